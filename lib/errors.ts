@@ -1,0 +1,56 @@
+/**
+ * The errors supervise throws at the call that caused them. Each carries a stable `code`, so
+ * callers can branch on it without matching messages, as they do with Node's own errors.
+ *
+ * @module
+ */
+
+/**
+ * Thrown by `spawn`, `child`, `use`, `adopt` and `defer` once the supervisor can no longer take
+ * the work: `spawn` and `child` from the moment shutdown begins, the resource methods once
+ * disposal has begun. Nothing is registered, so nothing is silently dropped at shutdown.
+ *
+ * @example
+ * ```ts
+ * import { Supervisor, SupervisorClosedError } from 'supervise';
+ * const sup = new Supervisor({ signals: false });
+ * await sup.shutdown();
+ * try { sup.spawn(async () => {}); } catch (error) {
+ *   console.log(error instanceof SupervisorClosedError, error.code); // true 'ERR_SUPERVISOR_CLOSED'
+ * }
+ * ```
+ */
+export class SupervisorClosedError extends Error {
+  readonly code = 'ERR_SUPERVISOR_CLOSED';
+  override readonly name = 'SupervisorClosedError';
+}
+
+/** @internal A TypeError with Node's `ERR_INVALID_ARG_TYPE` code. */
+export function invalidArgType(what: string, expected: string, actual: unknown): TypeError {
+  return Object.assign(new TypeError(`${what} must be ${expected}, got ${describe(actual)}`), {
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
+}
+
+/** @internal A RangeError with Node's `ERR_OUT_OF_RANGE` code. */
+export function outOfRange(what: string, expected: string, actual: unknown): RangeError {
+  return Object.assign(new RangeError(`${what} must be ${expected}, got ${describe(actual)}`), {
+    code: 'ERR_OUT_OF_RANGE',
+  });
+}
+
+/** @internal A TypeError with Node's `ERR_INVALID_ARG_VALUE` code, for a value of the right type but not allowed. */
+export function invalidArgValue(what: string, expected: string, actual: unknown): TypeError {
+  return Object.assign(new TypeError(`${what} must be ${expected}, got ${describe(actual)}`), {
+    code: 'ERR_INVALID_ARG_VALUE',
+  });
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'function') return `a function${value.name ? ` named ${value.name}` : ''}`;
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
+  if (value === null || typeof value !== 'object') return String(value);
+  if (Array.isArray(value)) return 'an array';
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' && name !== 'Object' ? `an instance of ${name}` : 'an object';
+}

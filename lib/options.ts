@@ -1,0 +1,150 @@
+/**
+ * Supervisor options: their types, their defaults, and the checks that turn bad input into a
+ * clear error at `new Supervisor()` or `sup.child()` rather than at shutdown, when it is too late.
+ *
+ * @module
+ */
+import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+import { validateSignals } from './signals.js';
+import type { Task } from './task.js';
+
+/**
+ * Where supervise writes its few operational lines (signal received, stragglers, errors that
+ * are not kept for a report). `console` fits; so do pino, winston and bunyan loggers.
+ */
+export interface Logger {
+  warn(...data: unknown[]): void;
+  error(...data: unknown[]): void;
+}
+
+/**
+ * What a supervisor does when a task rejects with anything but its cancellation:
+ * - `'shutdown'` (default): keep the error for the report (exit code 1) and shut down the
+ *   whole tree: a child supervisor shuts down its root.
+ * - `'ignore'`: log it and keep running. It is not kept for the report, so a long-lived daemon
+ *   does not accumulate errors; a failure during shutdown is still kept.
+ * - a function `(error, task) => void`: yours to handle. If it throws, that error is kept and
+ *   the tree shuts down.
+ */
+export type TaskErrorPolicy = 'shutdown' | 'ignore' | ((error: unknown, task: Task) => void);
+
+/** Options for `new Supervisor()`. */
+export interface SupervisorOptions {
+  /** Shown in logs and errors. Default: `'supervisor'`. */
+  readonly name?: string;
+  /**
+   * Milliseconds the whole shutdown may take: tasks, then every disposer. At the deadline,
+   * pending tasks are reported as stragglers and disposal goes on without waiting.
+   * `Infinity` waits for ever. Default: 10 000.
+   */
+  readonly shutdownTimeout?: number;
+  /**
+   * Process signals that start a graceful shutdown of this root supervisor.
+   * Default: `['SIGINT', 'SIGTERM']`; `false` (or `[]`) listens to none.
+   */
+  readonly signals?: readonly NodeJS.Signals[] | false;
+  /**
+   * A second signal while shutdown runs: `'force'` (default) exits the process at once with
+   * 128 + the signal's number, so Ctrl-C twice is never stuck behind a hung cleanup;
+   * `'ignore'` lets the shutdown finish.
+   */
+  readonly secondSignal?: 'force' | 'ignore';
+  /** What a failed task does to the supervisor. Default: `'shutdown'`. */
+  readonly onTaskError?: TaskErrorPolicy;
+  /** Where operational lines go. Default: `console`; `false` silences them. */
+  readonly logger?: Logger | false;
+}
+
+/** Options for `sup.child()`: a child inherits every option it does not set, and never listens to signals. */
+export interface ChildOptions {
+  readonly name?: string;
+  readonly shutdownTimeout?: number;
+  readonly onTaskError?: TaskErrorPolicy;
+  readonly logger?: Logger | false;
+}
+
+/** @internal Options after defaults and checks. */
+export interface ResolvedOptions {
+  readonly name: string;
+  readonly shutdownTimeout: number;
+  readonly signals: readonly NodeJS.Signals[];
+  readonly forceOnSecondSignal: boolean;
+  readonly onTaskError: TaskErrorPolicy;
+  readonly logger: Logger | undefined;
+}
+
+const defaultSignals: readonly NodeJS.Signals[] = Object.freeze(['SIGINT', 'SIGTERM']);
+
+/** The largest delay `setTimeout` honours; beyond it Node fires after 1 ms. */
+const maxTimeout = 0x7fffffff;
+
+/** @internal Resolves the options of a root supervisor. */
+export function resolveRootOptions(options: SupervisorOptions | undefined): ResolvedOptions {
+  const given = checkObject(options, 'new Supervisor(options)');
+  const secondSignal = given.secondSignal ?? 'force';
+  if (secondSignal !== 'force' && secondSignal !== 'ignore') {
+    throw invalidArgValue('options.secondSignal', "'force' or 'ignore'", secondSignal);
+  }
+  const signals = given.signals === undefined ? defaultSignals : given.signals === false ? [] : validateSignals(given.signals);
+  return {
+    name: checkName(given.name, 'supervisor'),
+    shutdownTimeout: checkTimeout(given.shutdownTimeout, 10_000),
+    signals,
+    forceOnSecondSignal: secondSignal === 'force',
+    onTaskError: checkPolicy(given.onTaskError, 'shutdown'),
+    logger: checkLogger(given.logger, console),
+  };
+}
+
+/** @internal Resolves a child's options, inheriting what it does not set from its parent. */
+export function resolveChildOptions(options: ChildOptions | undefined, parent: ResolvedOptions, index: number): ResolvedOptions {
+  const given = checkObject(options, 'sup.child(options)') as ChildOptions & { signals?: unknown; secondSignal?: unknown };
+  if (given.signals !== undefined && given.signals !== false) {
+    throw invalidArgValue('child options.signals', 'absent: a child supervisor never listens to signals (its root does)', given.signals);
+  }
+  return {
+    name: checkName(given.name, `${parent.name}/${index}`),
+    shutdownTimeout: checkTimeout(given.shutdownTimeout, parent.shutdownTimeout),
+    signals: [],
+    forceOnSecondSignal: parent.forceOnSecondSignal,
+    onTaskError: checkPolicy(given.onTaskError, parent.onTaskError),
+    logger: given.logger === undefined ? parent.logger : checkLogger(given.logger, undefined),
+  };
+}
+
+function checkObject<T extends object>(options: T | undefined, call: string): Partial<T> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) throw invalidArgType(`${call}: options`, 'an object', options);
+  return options;
+}
+
+function checkName(name: unknown, fallback: string): string {
+  if (name === undefined) return fallback;
+  if (typeof name !== 'string') throw invalidArgType('options.name', 'a string', name);
+  return name;
+}
+
+/** @internal Checks a timeout in milliseconds: 0 to 2^31 - 1, or Infinity for no deadline. */
+export function checkTimeout(value: unknown, fallback: number, what = 'options.shutdownTimeout'): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidArgType(what, 'a number of milliseconds', value);
+  if (value === Infinity) return value;
+  if (!(value >= 0 && value <= maxTimeout)) throw outOfRange(what, `>= 0 and <= ${maxTimeout} (or Infinity)`, value);
+  return value;
+}
+
+function checkPolicy(value: unknown, fallback: TaskErrorPolicy): TaskErrorPolicy {
+  if (value === undefined) return fallback;
+  if (value === 'shutdown' || value === 'ignore' || typeof value === 'function') return value as TaskErrorPolicy;
+  throw invalidArgValue('options.onTaskError', "'shutdown', 'ignore' or a function (error, task) => void", value);
+}
+
+function checkLogger(value: unknown, fallback: Logger | undefined): Logger | undefined {
+  if (value === undefined) return fallback;
+  if (value === false) return undefined;
+  const logger = value as Partial<Logger> | null;
+  if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function' || typeof logger.error !== 'function') {
+    throw invalidArgType('options.logger', 'an object with warn() and error() methods, or false', value);
+  }
+  return logger as Logger;
+}

@@ -1,0 +1,87 @@
+/**
+ * What a supervisor disposes after its tasks: resources from `use`, values from `adopt`,
+ * callbacks from `defer` and child supervisors, in one last-in-first-out list.
+ *
+ * The rules are those of `AsyncDisposableStack` (the dispose method is looked up once, at
+ * registration; a resource with only `Symbol.dispose` is called and its result not awaited;
+ * `use(null)` and `use(undefined)` register nothing), with one difference a long-running
+ * process needs: a child supervisor that stops on its own leaves the list, so a daemon that
+ * opens and closes child scopes per request does not grow it.
+ *
+ * @module
+ */
+import { invalidArgType } from './errors.js';
+import { asyncDisposeSymbol, disposeSymbol } from './ponyfill.js';
+import { nextId } from './task.js';
+
+/**
+ * @internal How one registered thing is disposed: `async`, `method.call(value)` awaited; `sync`,
+ * a `Symbol.dispose` fallback, called and not awaited; `adopt`, `method(value)` awaited;
+ * `defer`, `method()` awaited; `child`, a child supervisor's whole shutdown.
+ */
+export type DisposeKind = 'async' | 'sync' | 'adopt' | 'defer' | 'child';
+
+/** @internal One registered disposer. */
+export class Disposer {
+  readonly id = nextId();
+  constructor(
+    readonly kind: DisposeKind,
+    readonly name: string,
+    readonly value: unknown,
+    readonly method: ((this: unknown, value?: unknown) => unknown) | undefined,
+  ) {}
+
+  /** Runs the disposer once; returns what must be awaited, if anything. */
+  run(): unknown {
+    const method = this.method as (this: unknown, value?: unknown) => unknown;
+    switch (this.kind) {
+      case 'async':
+        return method.call(this.value);
+      case 'sync':
+        method.call(this.value);
+        return undefined;
+      case 'adopt':
+        return method.call(undefined, this.value);
+      default:
+        return method.call(undefined);
+    }
+  }
+}
+
+/** @internal Builds the disposer for `use(value)`, or returns undefined for null and undefined. */
+export function disposerForUse(value: unknown): Disposer | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value !== 'object' && typeof value !== 'function') {
+    throw invalidArgType('use(resource)', 'an object with [Symbol.asyncDispose] or [Symbol.dispose], null or undefined', value);
+  }
+  const target = value as { [asyncDisposeSymbol]?: unknown; [disposeSymbol]?: unknown };
+  const asyncMethod = target[asyncDisposeSymbol];
+  if (typeof asyncMethod === 'function') return new Disposer('async', nameOf(value, undefined), value, asyncMethod as () => unknown);
+  const syncMethod = target[disposeSymbol];
+  if (typeof syncMethod === 'function') return new Disposer('sync', nameOf(value, undefined), value, syncMethod as () => unknown);
+  if (asyncMethod !== undefined && asyncMethod !== null) {
+    throw invalidArgType('use(resource)[Symbol.asyncDispose]', 'a function', asyncMethod);
+  }
+  throw invalidArgType('use(resource)', 'an object with [Symbol.asyncDispose] or [Symbol.dispose], null or undefined', value);
+}
+
+/** @internal Builds the disposer for `adopt(value, onDispose)`. */
+export function disposerForAdopt(value: unknown, onDispose: unknown): Disposer {
+  if (typeof onDispose !== 'function') throw invalidArgType('adopt(value, onDispose): onDispose', 'a function', onDispose);
+  return new Disposer('adopt', nameOf(value, onDispose), value, onDispose as (value: unknown) => unknown);
+}
+
+/** @internal Builds the disposer for `defer(onDispose)`. */
+export function disposerForDefer(onDispose: unknown): Disposer {
+  if (typeof onDispose !== 'function') throw invalidArgType('defer(onDispose)', 'a function', onDispose);
+  return new Disposer('defer', (onDispose as () => unknown).name || 'deferred', undefined, onDispose as () => unknown);
+}
+
+/** A readable name for logs and stragglers: the callback's name, else the value's class. */
+function nameOf(value: unknown, callback: unknown): string {
+  const callbackName = typeof callback === 'function' ? callback.name : '';
+  if (callbackName) return callbackName;
+  if (typeof value === 'function' && value.name) return value.name;
+  const className = (value as { constructor?: { name?: unknown } } | null | undefined)?.constructor?.name;
+  return typeof className === 'string' && className !== '' && className !== 'Object' ? className : 'resource';
+}

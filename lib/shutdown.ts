@@ -1,0 +1,190 @@
+/**
+ * The shutdown sequence, in the order it runs. Everything a supervisor does when it stops is
+ * in {@link shutdownSequence}; the rest of the library only starts it.
+ *
+ * 1. Stop taking work: state `stopping`, `sup.signal` aborts, `spawn` and `child` throw.
+ * 2. Cancel every unshielded task at once, with one shared abort reason, and wait for all
+ *    tasks, shielded ones too, concurrently.
+ * 3. Dispose resources, deferred callbacks and child supervisors newest first, each awaited,
+ *    a child running its own full shutdown. One that throws does not stop the others.
+ * 4. State `stopped`; `done` resolves with the report.
+ *
+ * One deadline, `shutdownTimeout`, covers all of it. At the deadline, tasks still pending are
+ * reported as stragglers and disposal goes on without waiting; a disposer still pending then
+ * is reported too. Nothing is lost: every task failure and disposer error is in
+ * `report.errors`, and an error that arrives after the report is logged.
+ *
+ * @module
+ */
+import { debuglog } from 'node:util';
+import type { Disposer } from './resources.js';
+import type { Supervisor } from './supervisor.js';
+
+/** Why a shutdown began. */
+export type ShutdownCause =
+  /** `sup.shutdown()` was called. */
+  | 'shutdown'
+  /** The end of an `await using` scope (`[Symbol.asyncDispose]`). */
+  | 'dispose'
+  /** A process signal: `report.signal` names it. */
+  | 'signal'
+  /** A task failed under `onTaskError: 'shutdown'`, or an `onTaskError` function threw. */
+  | 'error'
+  /** The parent supervisor's shutdown reached this child. */
+  | 'parent';
+
+/** A task, or a disposer, that had not finished when the deadline passed. */
+export interface Straggler {
+  readonly id: number;
+  readonly name: string;
+  /** Milliseconds since it was spawned (a task) or since disposal called it (a disposer), at the deadline. */
+  readonly ageMs: number;
+}
+
+/** What a shutdown did. Exit codes: 0 clean, 1 an error, 124 the deadline passed with stragglers. */
+export interface ShutdownReport {
+  readonly cause: ShutdownCause;
+  /** The process signal that started it, when one did (also for children of a root it started). */
+  readonly signal?: NodeJS.Signals;
+  /** The abort reason every cancelled task received; the same object as `sup.signal.reason`. */
+  readonly reason: unknown;
+  readonly durationMs: number;
+  /** How many tasks this shutdown cancelled (children included). */
+  readonly cancelled: number;
+  /** Tasks and disposers still pending at the deadline (children included). */
+  readonly stragglers: readonly Straggler[];
+  /** Every task failure, disposer error and callback error, in the order they happened (children included). */
+  readonly errors: readonly unknown[];
+  /** 1 when there are errors, else 124 when there are stragglers, else 0. */
+  readonly exitCode: number;
+}
+
+/** @internal The exit code of a shutdown whose deadline passed with stragglers (GNU `timeout`'s). */
+export const EXIT_DEADLINE = 124;
+
+const debug = debuglog('supervise');
+const timedOut: unique symbol = Symbol('timed out');
+
+/**
+ * The one timer of a shutdown. It is armed only when something is awaited, is shared by every
+ * wait, and keeps the process alive until the deadline, so a shutdown can finish even when
+ * nothing else holds the event loop.
+ */
+class Deadline {
+  #expired: Promise<typeof timedOut> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  constructor(readonly at: number) {}
+
+  /** Resolves with what `promise` resolves to, or `timedOut` once the deadline has passed; rejects as it does. */
+  race<T>(promise: PromiseLike<T>): Promise<T | typeof timedOut> {
+    if (this.at === Infinity) return Promise.resolve(promise);
+    this.#expired ??= new Promise((resolve) => {
+      this.#timer = setTimeout(resolve, Math.max(0, this.at - performance.now()), timedOut);
+    });
+    return Promise.race([promise, this.#expired]);
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+/**
+ * @internal Runs `sup`'s shutdown from start to report. The supervisor calls it once; it never
+ * rejects, because every user callback it runs is caught and reported.
+ */
+export async function shutdownSequence(
+  sup: Supervisor,
+  cause: ShutdownCause,
+  reason: unknown,
+  signal: NodeJS.Signals | undefined,
+  parentDeadline: number,
+): Promise<ShutdownReport> {
+  const startedAt = performance.now();
+  const deadline = new Deadline(Math.min(parentDeadline, startedAt + sup._options.shutdownTimeout));
+  const errors = sup._errors;
+  const stragglers: Straggler[] = [];
+
+  // Phase 1: stop taking work.
+  const abortReason = sup._stopTakingWork(cause, reason, signal);
+  debug('%s: shutdown (%s) began; %d pending tasks, %d disposers', sup.name, cause, sup.size, sup._disposers.length);
+
+  // Phase 2: cancel every unshielded task at once, then wait for all of them.
+  let cancelled = sup._cancelTasks(abortReason);
+  if (sup.size > 0 && (await deadline.race(sup._drained())) === timedOut) {
+    stragglers.push(...sup._pendingTasks());
+    sup._options.logger?.warn(
+      `supervise: "${sup.name}" shutdown deadline passed with ${stragglers.length} pending task(s): ` +
+        stragglers.map((s) => `"${s.name}" (#${s.id}, ${s.ageMs} ms old)`).join(', '),
+    );
+  }
+  debug('%s: tasks done after %d ms', sup.name, Math.round(performance.now() - startedAt));
+
+  // Phase 3: dispose newest first, each awaited; a failure does not stop the rest.
+  sup._disposing = true;
+  for (let disposer = sup._disposers.pop(); disposer !== undefined; disposer = sup._disposers.pop()) {
+    const calledAt = performance.now();
+    try {
+      if (disposer.kind === 'child') {
+        const child = disposer.value as Supervisor;
+        const report = await child._shutdownFromParent(abortReason, signal, deadline);
+        if (report === undefined) {
+          stragglers.push(straggler(disposer, calledAt));
+        } else {
+          cancelled += report.cancelled;
+          stragglers.push(...report.stragglers);
+          errors.push(...report.errors);
+        }
+        continue;
+      }
+      const pending = disposer.run();
+      if (!isThenable(pending)) continue;
+      if ((await deadline.race(pending)) === timedOut) {
+        stragglers.push(straggler(disposer, calledAt));
+        sup._options.logger?.warn(`supervise: "${sup.name}" disposer "${disposer.name}" still pending at the deadline`);
+        reportLateRejection(sup, disposer, pending);
+      }
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  debug('%s: disposers done after %d ms', sup.name, Math.round(performance.now() - startedAt));
+
+  // Phase 4: stopped.
+  deadline.clear();
+  const report: ShutdownReport = {
+    cause,
+    ...(signal === undefined ? {} : { signal }),
+    reason: abortReason,
+    durationMs: performance.now() - startedAt,
+    cancelled,
+    stragglers,
+    errors: errors.slice(),
+    exitCode: errors.length > 0 ? 1 : stragglers.length > 0 ? EXIT_DEADLINE : 0,
+  };
+  sup._stopped();
+  return report;
+}
+
+/** @internal Exposed for a child's own race against its parent's deadline. */
+export type { Deadline };
+export { timedOut };
+
+function straggler(disposer: Disposer, calledAt: number): Straggler {
+  return { id: disposer.id, name: disposer.name, ageMs: Math.round(performance.now() - calledAt) };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/** A disposer that rejects after the report was made is logged, not lost. */
+function reportLateRejection(sup: Supervisor, disposer: Disposer, pending: PromiseLike<unknown>): void {
+  Promise.resolve(pending).then(undefined, (error: unknown) => {
+    sup._options.logger?.error(`supervise: "${sup.name}" disposer "${disposer.name}" failed after the deadline:`, error);
+  });
+}

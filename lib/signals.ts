@@ -1,0 +1,105 @@
+/**
+ * The process edge: one listener per signal, shared by every root supervisor that listens.
+ *
+ * Node keeps its default behaviour for a signal (exit) only while nobody listens to it, so the
+ * listener is installed when the first supervisor subscribes and removed when the last one
+ * has stopped; hundreds of supervisors never add hundreds of listeners (no MaxListeners
+ * warning). Each supervisor counts the signals it has received: the first one starts its
+ * shutdown, or, when a shutdown with another cause is already running, is only noted, so a
+ * signal never cuts a shutdown half-way on its own. A second one while the shutdown runs is the
+ * user insisting: the process exits at once with 128 + the signal's number unless the
+ * supervisor says `secondSignal: 'ignore'`.
+ *
+ * @module
+ */
+import { constants } from 'node:os';
+import { invalidArgType, invalidArgValue } from './errors.js';
+
+/** @internal What the shared listener needs from a supervisor. */
+export interface SignalSubscriber {
+  /** Called for each signal received; returns true when the process must be forced to exit. */
+  receiveSignal(signal: NodeJS.Signals): boolean;
+}
+
+const subscribers = new Map<NodeJS.Signals, Set<SignalSubscriber>>();
+
+/** Signals a process can catch: SIGKILL and SIGSTOP cannot be, and Node refuses a few others. */
+const uncatchable = new Set(['SIGKILL', 'SIGSTOP']);
+
+/**
+ * @internal Checks a `signals` option and returns a frozen copy, throwing at the caller's call
+ * site for anything that is not a catchable signal name of this platform.
+ */
+export function validateSignals(value: unknown): readonly NodeJS.Signals[] {
+  if (!Array.isArray(value)) throw invalidArgType('options.signals', 'an array of signal names or false', value);
+  const seen = new Set<NodeJS.Signals>();
+  for (const name of value as unknown[]) {
+    if (typeof name !== 'string' || !Object.hasOwn(constants.signals, name)) {
+      throw Object.assign(new TypeError(`options.signals: unknown signal ${JSON.stringify(name)}`), {
+        code: 'ERR_UNKNOWN_SIGNAL',
+      });
+    }
+    if (uncatchable.has(name)) throw invalidArgValue('options.signals', 'signals a process can catch', name);
+    seen.add(name as NodeJS.Signals);
+  }
+  return Object.freeze([...seen]);
+}
+
+/** The number of a signal, for the 128 + n exit code shells and supervisors expect. */
+export function signalNumber(signal: NodeJS.Signals): number {
+  return constants.signals[signal];
+}
+
+/** @internal Starts delivering the given signals to `subscriber`. */
+export function subscribe(subscriber: SignalSubscriber, signals: readonly NodeJS.Signals[]): void {
+  for (const signal of signals) {
+    let set = subscribers.get(signal);
+    if (set === undefined) {
+      set = new Set();
+      subscribers.set(signal, set);
+      process.on(signal, onSignal);
+    }
+    set.add(subscriber);
+  }
+}
+
+/** @internal Stops delivering signals to `subscriber`; the last one out restores Node's default. */
+export function unsubscribe(subscriber: SignalSubscriber, signals: readonly NodeJS.Signals[]): void {
+  for (const signal of signals) {
+    const set = subscribers.get(signal);
+    if (set === undefined || !set.delete(subscriber) || set.size > 0) continue;
+    subscribers.delete(signal);
+    process.removeListener(signal, onSignal);
+  }
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  const set = subscribers.get(signal);
+  if (set === undefined) return;
+  let force = false;
+  // A copy: a supervisor that stops synchronously unsubscribes while we iterate.
+  for (const subscriber of [...set]) force = subscriber.receiveSignal(signal) || force;
+  if (force) process.exit(128 + signalNumber(signal));
+}
+
+let keepAliveTimer: NodeJS.Timeout | undefined;
+let keepAliveHolds = 0;
+
+/**
+ * @internal Keeps the event loop alive: a root supervisor with pending tasks owns the process
+ * the way a listening server does, so `await sup.done` in a daemon waits for a signal instead
+ * of ending in Node's "unsettled top-level await". One shared timer serves every supervisor.
+ */
+export function holdProcess(): void {
+  if (keepAliveHolds++ === 0) keepAliveTimer = setInterval(keepAlive, 0x7fffffff);
+}
+
+/** @internal Releases one `holdProcess`. */
+export function releaseProcess(): void {
+  if (--keepAliveHolds === 0) {
+    clearInterval(keepAliveTimer);
+    keepAliveTimer = undefined;
+  }
+}
+
+function keepAlive(): void {}

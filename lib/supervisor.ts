@@ -1,0 +1,488 @@
+/**
+ * A Supervisor owns a process's concurrent work and the resources it uses, and stops all of it
+ * in order.
+ *
+ * ## The model
+ * Work is spawned into an explicit registry: each task gets its own AbortSignal and stays
+ * registered from spawn until it settles, then leaves at once, so a daemon that runs millions
+ * of short tasks keeps flat memory. Resources (`use`, `adopt`, `defer`) and child supervisors
+ * sit on one last-in-first-out list, as in `AsyncDisposableStack`. A root supervisor listens
+ * to SIGINT and SIGTERM.
+ *
+ * ## The guarantees
+ * Shutdown (see `shutdown.ts`) is ordered between layers and concurrent within one: first every
+ * task is cancelled and awaited together, then resources and children are disposed newest
+ * first, each awaited, a child running its own full shutdown. One deadline bounds all of it;
+ * tasks still pending at the deadline are named in the report. Every task failure and every
+ * cleanup error ends up in the report, every cleanup runs exactly once, and a task's rejection
+ * never becomes an `unhandledRejection`.
+ *
+ * ## How it differs
+ * Structured-concurrency runtimes (effection, Effect) own their tasks but not the process
+ * edges, and ask you to write your program in their style; exit helpers (close-with-grace,
+ * terminus) own the signals but not the tasks. A Supervisor takes plain async functions and
+ * AbortSignals and owns both ends, like Python's aiorun or tokio-util's `TaskTracker` with a
+ * `CancellationToken`.
+ *
+ * @module
+ */
+import { SupervisorClosedError, invalidArgType } from './errors.js';
+import {
+  type ChildOptions,
+  type ResolvedOptions,
+  type SupervisorOptions,
+  resolveChildOptions,
+  resolveRootOptions,
+} from './options.js';
+import { asyncDisposeSymbol } from './ponyfill.js';
+import { Disposer, disposerForAdopt, disposerForDefer, disposerForUse } from './resources.js';
+import { type Deadline, type ShutdownCause, type ShutdownReport, type Straggler, shutdownSequence, timedOut } from './shutdown.js';
+import { type SignalSubscriber, holdProcess, releaseProcess, subscribe, unsubscribe } from './signals.js';
+import { FULFILLED, REJECTED, RUNNING, type SpawnOptions, Task, type TaskFunction, type TaskOwner, watch } from './task.js';
+
+/** Where a supervisor is in its life. */
+export type SupervisorState = 'running' | 'stopping' | 'stopped';
+
+const STOPPING = 1;
+const STOPPED = 2;
+const stateNames: readonly SupervisorState[] = ['running', 'stopping', 'stopped'];
+
+/** How `child()` reaches the constructor without a public parameter for it. */
+class ChildInit {
+  constructor(
+    readonly parent: Supervisor,
+    readonly options: ChildOptions | undefined,
+  ) {}
+}
+
+/**
+ * Spawns tasks, holds resources, and shuts all of it down in order, on a signal, on a failure,
+ * on `shutdown()`, or at the end of an `await using` scope.
+ *
+ * @example
+ * ```ts
+ * import { Supervisor } from 'supervise';
+ * import { setTimeout as sleep } from 'node:timers/promises';
+ *
+ * await using sup = new Supervisor({ name: 'app' });        // SIGINT/SIGTERM shut it down
+ * sup.defer(() => console.log('closed last'));
+ * sup.spawn(async (signal) => {
+ *   try { await sleep(60_000, undefined, { signal }); }
+ *   finally { console.log('task cleaned up'); }
+ * }, { name: 'sleeper' });
+ * setTimeout(() => sup.shutdown(), 100);
+ * const report = await sup.done;                              // task cleaned up, closed last
+ * console.log(report.cancelled, report.exitCode);             // 1 0
+ * ```
+ */
+export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber {
+  /** Resolves with the report once shutdown has finished, however it began. Never rejects. */
+  readonly done: Promise<ShutdownReport>;
+
+  /** @internal */ _options: ResolvedOptions;
+  /** @internal */ _parent: Supervisor | undefined;
+  /** @internal */ _root: Supervisor;
+  /** @internal */ _state = RUNNING;
+  /** @internal The task registry: an intrusive list through the tasks themselves. */
+  _head: Task | undefined = undefined;
+  /** @internal */ _tail: Task | undefined = undefined;
+  /** @internal */ _size = 0;
+  /** @internal Resources, callbacks and children, newest last. */
+  _disposers: Disposer[] = [];
+  /** @internal Set when phase 3 begins: from then on nothing more can be registered. */
+  _disposing = false;
+  /** @internal Failures kept for the report, in order. */
+  _errors: unknown[] = [];
+  /** @internal */ _controller: AbortController | undefined = undefined;
+  /** @internal The abort reason of this supervisor's shutdown, once it began. */
+  _reason: unknown = undefined;
+  /** @internal */ _cause: ShutdownCause | undefined = undefined;
+  /** @internal Resolves the shutdown's wait for the registry to empty. */
+  _onDrained: (() => void) | undefined = undefined;
+  /** @internal This supervisor's entry on its parent's list. */
+  _entry: Disposer | undefined = undefined;
+  /** @internal A listening root keeps the process alive while it has tasks. */
+  _keepsProcessAlive: boolean;
+  /** @internal */ _holdingProcess = false;
+  /** @internal */ _signalsReceived = 0;
+  /** @internal */ _children = 0;
+  #resolveDone!: (report: ShutdownReport) => void;
+
+  /**
+   * @param options Every option has a default; see {@link SupervisorOptions}.
+   * @throws TypeError or RangeError for an option of the wrong type or value.
+   */
+  constructor(options?: SupervisorOptions) {
+    const init = options instanceof ChildInit ? options : undefined;
+    if (init !== undefined) {
+      const parent = init.parent;
+      this._options = resolveChildOptions(init.options, parent._options, ++parent._children);
+      this._parent = parent;
+      this._root = parent._root;
+    } else {
+      this._options = resolveRootOptions(options);
+      this._parent = undefined;
+      this._root = this;
+    }
+    this._keepsProcessAlive = this._options.signals.length > 0;
+    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+    if (this._keepsProcessAlive) subscribe(this, this._options.signals);
+  }
+
+  /** The name given in the options; a child's default is `<parent>/<n>`. */
+  get name(): string {
+    return this._options.name;
+  }
+
+  /** `running`, then `stopping` from the moment shutdown begins, then `stopped`. */
+  get state(): SupervisorState {
+    return stateNames[this._state] as SupervisorState;
+  }
+
+  /** Pending tasks of this supervisor (not of its children). */
+  get size(): number {
+    return this._size;
+  }
+
+  /** Aborted the moment shutdown begins, with the reason every task receives. */
+  get signal(): AbortSignal {
+    let controller = this._controller;
+    if (controller === undefined) {
+      controller = this._controller = new AbortController();
+      if (this._state !== RUNNING) controller.abort(this._reason);
+    }
+    return controller.signal;
+  }
+
+  /**
+   * Runs `fn` as a task of this supervisor. `fn` receives the task's AbortSignal, which aborts
+   * when the task is cancelled or the supervisor shuts down (unless `shield` is set).
+   *
+   * @example
+   * ```ts
+   * const task = sup.spawn(async (signal) => {
+   *   for await (const job of queue.consume({ signal })) await handle(job);
+   * }, { name: 'consumer' });
+   * ```
+   * @throws TypeError when `fn` is not a function or an option is of the wrong type.
+   * @throws SupervisorClosedError once shutdown has begun.
+   */
+  spawn<T>(fn: TaskFunction<T>, options?: SpawnOptions): Task<T> {
+    if (typeof fn !== 'function') throw invalidArgType('spawn(fn)', 'a function', fn);
+    let name = fn.name;
+    let shield = false;
+    if (options !== undefined) {
+      if (typeof options !== 'object' || options === null) throw invalidArgType('spawn(fn, options): options', 'an object', options);
+      if (options.name !== undefined) {
+        if (typeof options.name !== 'string') throw invalidArgType('spawn options.name', 'a string', options.name);
+        name = options.name;
+      }
+      if (options.shield !== undefined) {
+        if (typeof options.shield !== 'boolean') throw invalidArgType('spawn options.shield', 'a boolean', options.shield);
+        shield = options.shield;
+      }
+    }
+    if (this._state !== RUNNING) throw this.#closed(`spawn task "${name || 'anonymous'}"`);
+
+    const task = new Task<T>(this, name, shield);
+    // Registered before `fn` runs: if `fn` starts a shutdown synchronously, the shutdown sees it.
+    const tail = this._tail;
+    if (tail === undefined) this._head = task;
+    else {
+      tail._next = task;
+      task._prev = tail;
+    }
+    this._tail = task;
+    if (this._size++ === 0 && this._keepsProcessAlive && !this._holdingProcess) {
+      this._holdingProcess = true;
+      holdProcess();
+    }
+
+    let result: T | PromiseLike<T>;
+    try {
+      result = fn.length === 0 ? (fn as () => T | PromiseLike<T>)() : fn(task.signal);
+    } catch (error) {
+      task._state = task._stateOnRejection(error);
+      task._outcome = error;
+      this.taskSettled(task, error);
+      return task;
+    }
+    if (result instanceof Promise) {
+      task._promise = result;
+      watch(task, result);
+    } else if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<T>).then === 'function') {
+      const promise = Promise.resolve(result);
+      task._promise = promise;
+      watch(task, promise);
+    } else {
+      task._state = FULFILLED;
+      task._outcome = result;
+      this.taskSettled(task, undefined);
+    }
+    return task;
+  }
+
+  /**
+   * Registers a resource to dispose after the tasks, newest first: its `Symbol.asyncDispose`,
+   * else its `Symbol.dispose`, looked up now. `null` and `undefined` are allowed and ignored.
+   * Returns the resource, so it can wrap the expression that opens it.
+   *
+   * @example
+   * ```ts
+   * const db = sup.use(await openDatabase());   // closed after every task has stopped
+   * ```
+   * @throws TypeError when `resource` is not disposable.
+   * @throws SupervisorClosedError once disposal has begun.
+   */
+  use<T extends AsyncDisposable | Disposable | null | undefined>(resource: T): T {
+    const disposer = disposerForUse(resource);
+    if (disposer !== undefined) this.#register(disposer, 'use a resource');
+    return resource;
+  }
+
+  /**
+   * Registers `onDispose(value)` to run after the tasks, newest first, for a value that is not
+   * disposable itself. Returns `value`.
+   *
+   * @example
+   * ```ts
+   * const server = sup.adopt(http.createServer(app).listen(8080), (s) => new Promise((r) => s.close(r)));
+   * ```
+   * @throws TypeError when `onDispose` is not a function.
+   * @throws SupervisorClosedError once disposal has begun.
+   */
+  adopt<T>(value: T, onDispose: (value: T) => unknown): T {
+    this.#register(disposerForAdopt(value, onDispose), 'adopt a value');
+    return value;
+  }
+
+  /**
+   * Registers a callback to run after the tasks, newest first.
+   *
+   * @example
+   * ```ts
+   * sup.defer(() => console.log('bye'));
+   * ```
+   * @throws TypeError when `onDispose` is not a function.
+   * @throws SupervisorClosedError once disposal has begun.
+   */
+  defer(onDispose: () => unknown): void {
+    this.#register(disposerForDefer(onDispose), 'defer a callback');
+  }
+
+  /**
+   * Creates a nested supervisor: a layer that shuts down, with its own tasks and resources, at
+   * its place on this supervisor's last-in-first-out list. It inherits the options it does not
+   * set, never listens to signals, and leaves the list when it is shut down on its own.
+   *
+   * @example
+   * ```ts
+   * const storage = sup.child({ name: 'storage' });   // created first, so it stops last
+   * storage.spawn(flushLoop);
+   * const http = sup.child({ name: 'http' });         // stops first: its tasks still see storage
+   * http.spawn(serve);
+   * ```
+   * @throws SupervisorClosedError once shutdown has begun.
+   */
+  child(options?: ChildOptions): Supervisor {
+    if (this._state !== RUNNING) throw this.#closed('create a child supervisor');
+    const child = new Supervisor(new ChildInit(this, options) as SupervisorOptions);
+    const entry = new Disposer('child', child.name, child, undefined);
+    child._entry = entry;
+    this._disposers.push(entry);
+    return child;
+  }
+
+  /**
+   * Shuts down: cancels the tasks, waits for them, then disposes resources and children newest
+   * first, all within `shutdownTimeout`. Idempotent: every call returns the same report.
+   * `reason` becomes every task's abort reason (default: an `AbortError`).
+   *
+   * @example
+   * ```ts
+   * const report = await sup.shutdown();
+   * if (report.exitCode !== 0) console.error(report.errors, report.stragglers);
+   * ```
+   */
+  shutdown(reason?: unknown): Promise<ShutdownReport> {
+    return this._begin('shutdown', reason, undefined, Infinity);
+  }
+
+  /**
+   * Shuts down, for `await using`. Rejects when the report has errors: with the error itself
+   * when there is one, else with an `AggregateError` of them.
+   */
+  async [asyncDisposeSymbol](): Promise<void> {
+    const report = await this._begin('dispose', undefined, undefined, Infinity);
+    const { errors } = report;
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, `${errors.length} errors during shutdown of supervisor "${this.name}"`);
+  }
+
+  /** @internal Starts the shutdown once; every later call gets the same `done`. */
+  _begin(cause: ShutdownCause, reason: unknown, signal: NodeJS.Signals | undefined, deadlineAt: number): Promise<ShutdownReport> {
+    if (this._state === RUNNING) shutdownSequence(this, cause, reason, signal, deadlineAt).then(this.#resolveDone);
+    return this.done;
+  }
+
+  /** @internal A parent's phase 3 reached this child: its report, or undefined if it missed the parent's deadline. */
+  async _shutdownFromParent(reason: unknown, signal: NodeJS.Signals | undefined, deadline: Deadline): Promise<ShutdownReport | undefined> {
+    // Started here, the child's own deadline is no later than the parent's, so it always reports in time.
+    if (this._state === RUNNING) return this._begin('parent', reason, signal, deadline.at);
+    const report = await deadline.race(this.done);
+    return report === timedOut ? undefined : report;
+  }
+
+  /** @internal Phase 1. Returns the abort reason all tasks will share. */
+  _stopTakingWork(cause: ShutdownCause, reason: unknown, signal: NodeJS.Signals | undefined): unknown {
+    this._state = STOPPING;
+    this._cause = cause;
+    if (reason === undefined || cause === 'error') {
+      const why = cause === 'signal' ? `received ${signal}` : cause === 'error' ? 'a task failed' : cause === 'parent' ? 'its parent is shutting down' : 'shutdown was requested';
+      reason = new DOMException(`Supervisor "${this.name}" is shutting down: ${why}`, {
+        name: 'AbortError',
+        ...(cause === 'error' ? { cause: reason } : {}),
+      });
+    }
+    this._reason = reason;
+    this._controller?.abort(reason);
+    return reason;
+  }
+
+  /** @internal Phase 2: aborts every unshielded task not yet cancelled; returns how many. */
+  _cancelTasks(reason: unknown): number {
+    let count = 0;
+    for (let task = this._head; task !== undefined; ) {
+      const next = task._next;
+      if (!task._shield && task._reason === undefined) {
+        task._abort(reason);
+        count++;
+      }
+      task = next;
+    }
+    return count;
+  }
+
+  /** @internal Resolves when no task is pending. */
+  _drained(): Promise<void> {
+    return this._size === 0 ? Promise.resolve() : new Promise((resolve) => (this._onDrained = resolve));
+  }
+
+  /** @internal The tasks still pending, oldest first. */
+  _pendingTasks(): Straggler[] {
+    const now = performance.now();
+    const list: Straggler[] = [];
+    for (let task = this._head; task !== undefined; task = task._next) {
+      list.push({ id: task.id, name: task.name, ageMs: task._age(now) });
+    }
+    return list;
+  }
+
+  /** @internal Phase 4. */
+  _stopped(): void {
+    this._state = STOPPED;
+    this._keepsProcessAlive = false;
+    if (this._holdingProcess) {
+      this._holdingProcess = false;
+      releaseProcess();
+    }
+    if (this._options.signals.length > 0) unsubscribe(this, this._options.signals);
+    // Stopped on its own: leave the parent's list so per-request children do not pile up.
+    const siblings = this._parent?._disposers;
+    if (siblings !== undefined && this._entry !== undefined) {
+      const index = siblings.lastIndexOf(this._entry);
+      if (index >= 0) siblings.splice(index, 1);
+    }
+    this._entry = undefined;
+  }
+
+  /** @internal Called by a task once it has settled (its state is already final). */
+  taskSettled(task: Task, error: unknown): void {
+    const prev = task._prev;
+    const next = task._next;
+    if (prev === undefined) this._head = next;
+    else prev._next = next;
+    if (next === undefined) this._tail = prev;
+    else next._prev = prev;
+    task._prev = task._next = undefined;
+    if (--this._size === 0) {
+      if (this._holdingProcess) {
+        this._holdingProcess = false;
+        releaseProcess();
+      }
+      const onDrained = this._onDrained;
+      if (onDrained !== undefined) {
+        this._onDrained = undefined;
+        onDrained();
+      }
+    }
+    if (task._state === REJECTED) this.#taskFailed(task, error);
+  }
+
+  /** @internal The process listener's entry point: returns true to force the process to exit. */
+  receiveSignal(signal: NodeJS.Signals): boolean {
+    const count = ++this._signalsReceived;
+    const logger = this._options.logger;
+    if (this._state === RUNNING) {
+      const hint = this._options.forceOnSecondSignal && process.stderr.isTTY ? ` (${signal === 'SIGINT' ? 'press Ctrl-C' : `send ${signal}`} again to exit at once)` : '';
+      logger?.warn(`supervise: received ${signal}, shutting down "${this.name}"${hint}`);
+      this._begin('signal', undefined, signal, Infinity);
+      return false;
+    }
+    if (count >= 2 && this._options.forceOnSecondSignal) {
+      logger?.warn(`supervise: received ${signal} again during shutdown of "${this.name}", exiting at once`);
+      return true;
+    }
+    logger?.warn(`supervise: received ${signal}; "${this.name}" is already shutting down${this._options.forceOnSecondSignal ? ', send it again to exit at once' : ''}`);
+    return false;
+  }
+
+  /** Applies `onTaskError` to a task that rejected with something other than its cancellation. */
+  #taskFailed(task: Task, error: unknown): void {
+    const { onTaskError, logger } = this._options;
+    if (this._state === STOPPED) {
+      logger?.error(`supervise: task "${task.name}" of "${this.name}" failed after its shutdown finished:`, error);
+      return;
+    }
+    const stopping = this._state !== RUNNING;
+    if (onTaskError === 'shutdown') {
+      this._errors.push(error);
+      if (!stopping) this.#fail(`task "${task.name}" failed (${summary(error)})`, error);
+    } else if (onTaskError === 'ignore') {
+      if (stopping) this._errors.push(error);
+      else logger?.error(`supervise: task "${task.name}" of "${this.name}" failed (ignored):`, error);
+    } else {
+      if (stopping) this._errors.push(error);
+      try {
+        onTaskError(error, task);
+      } catch (callbackError) {
+        this._errors.push(callbackError);
+        this.#fail(`onTaskError threw (${summary(callbackError)})`, callbackError);
+      }
+    }
+  }
+
+  /** A failure shuts down the whole tree: the root, whose shutdown reaches this supervisor in turn. */
+  #fail(what: string, error: unknown): void {
+    const root = this._root;
+    if (root._state !== RUNNING) return;
+    this._options.logger?.error(`supervise: ${what} in "${this.name}"; shutting down "${root.name}"`);
+    root._begin('error', error, undefined, Infinity);
+  }
+
+  #register(disposer: Disposer, what: string): void {
+    if (this._disposing) throw this.#closed(what);
+    this._disposers.push(disposer);
+  }
+
+  #closed(what: string): SupervisorClosedError {
+    return new SupervisorClosedError(
+      `Cannot ${what}: supervisor "${this.name}" is ${this.state} (shutdown cause: ${this._cause ?? 'none'})`,
+    );
+  }
+}
+
+function summary(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

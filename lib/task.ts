@@ -1,0 +1,198 @@
+/**
+ * A Task is the handle `spawn` returns: a PromiseLike of the function's result that also names
+ * the work, tells its state and can cancel it.
+ *
+ * The handle is the task's only per-task object. It is linked straight into its supervisor's
+ * registry (no Map or Set entry), its AbortController is created only when someone can read the
+ * signal (the function declares a parameter, or `task.signal` is read), and a task that never
+ * goes async never enters the registry at all. That keeps spawn, settle and shutdown close to
+ * the cost of the promises themselves.
+ *
+ * @module
+ */
+
+/** Where a task is in its life. `cancelled`: it was cancelled and ended by rejecting with its abort reason or an `AbortError`. */
+export type TaskState = 'running' | 'fulfilled' | 'rejected' | 'cancelled';
+
+/** Options for {@link Supervisor.spawn}. */
+export interface SpawnOptions {
+  /** Shown in logs, `report.stragglers` and errors. Default: the function's name, else `task-<id>`. */
+  readonly name?: string;
+  /**
+   * Shutdown does not abort this task's signal, but still waits for it within the deadline
+   * (aiorun's `shutdown_waits_for`). `task.cancel()` still cancels it.
+   */
+  readonly shield?: boolean;
+}
+
+/**
+ * The work a supervisor runs. It receives its task's AbortSignal, which aborts when the task is
+ * cancelled or its supervisor shuts down. A function that declares no parameter receives
+ * nothing, and no AbortController is made for it unless `task.signal` is read.
+ */
+export type TaskFunction<T> = (signal: AbortSignal) => T | PromiseLike<T>;
+
+/** @internal What a task reports to the supervisor that owns it. */
+export interface TaskOwner {
+  readonly name: string;
+  taskSettled(task: Task, error: unknown): void;
+}
+
+/** @internal Task states as small integers: the array index is the public name. */
+export const RUNNING = 0;
+/** @internal */ export const FULFILLED = 1;
+/** @internal */ export const REJECTED = 2;
+/** @internal */ export const CANCELLED = 3;
+const stateNames: readonly TaskState[] = ['running', 'fulfilled', 'rejected', 'cancelled'];
+
+let lastId = 0;
+
+/** @internal Ids are unique in the process, across supervisors, tasks and resources. */
+export function nextId(): number {
+  return ++lastId;
+}
+
+/**
+ * A spawned unit of work.
+ *
+ * Await it for the function's result. A task's rejection never becomes an `unhandledRejection`:
+ * its supervisor always observes it, and reports it according to `onTaskError`.
+ *
+ * @example
+ * ```ts
+ * import { Supervisor } from 'supervise';
+ * const sup = new Supervisor({ signals: false });
+ * const task = sup.spawn(async (signal) => {
+ *   await new Promise((resolve) => signal.addEventListener('abort', resolve));
+ *   return 'stopped cleanly';
+ * }, { name: 'poller' });
+ * console.log(task.name, task.state); // poller running
+ * task.cancel();
+ * console.log(await task, task.state); // stopped cleanly fulfilled
+ * await sup.shutdown();
+ * ```
+ */
+export class Task<T = unknown> implements PromiseLike<T> {
+  /** Unique in the process; increasing in spawn order. */
+  readonly id: number;
+  /** @internal */ _owner: TaskOwner;
+  /** @internal */ _name: string;
+  /** @internal */ _shield: boolean;
+  /** @internal */ _state = RUNNING;
+  /** @internal The abort reason once cancelled; `undefined` while not cancelled. */
+  _reason: unknown = undefined;
+  /** @internal Created on first read of the signal. */
+  _controller: AbortController | undefined = undefined;
+  /** @internal The function's promise; for a task that settled synchronously, made on first `then`. */
+  _promise: Promise<T> | undefined = undefined;
+  /** @internal The synchronous result or error, for a task that never went async. */
+  _outcome: unknown = undefined;
+  /** @internal Milliseconds on the performance clock, for the age of stragglers. */
+  _startedAt: number;
+  /** @internal Registry links: tasks are an intrusive list in their supervisor. */
+  _prev: Task | undefined = undefined;
+  /** @internal */ _next: Task | undefined = undefined;
+
+  /** @internal Tasks are made by `Supervisor.spawn`. */
+  constructor(owner: TaskOwner, name: string, shield: boolean) {
+    this.id = nextId();
+    this._owner = owner;
+    this._name = name;
+    this._shield = shield;
+    this._startedAt = Math.floor(performance.now());
+  }
+
+  /** The name given to `spawn`, else the function's name, else `task-<id>`. */
+  get name(): string {
+    return this._name || `task-${this.id}`;
+  }
+
+  /** Where the task is in its life. */
+  get state(): TaskState {
+    return stateNames[this._state] as TaskState;
+  }
+
+  /** Whether shutdown leaves this task's signal alone (it still waits for the task). */
+  get shielded(): boolean {
+    return this._shield;
+  }
+
+  /**
+   * Aborted when the task is cancelled or, unless shielded, when its supervisor shuts down.
+   * Reading it is what creates it, for a function that declared no parameter.
+   */
+  get signal(): AbortSignal {
+    let controller = this._controller;
+    if (controller === undefined) {
+      controller = this._controller = new AbortController();
+      if (this._reason !== undefined) controller.abort(this._reason);
+    }
+    return controller.signal;
+  }
+
+  /**
+   * Aborts this task's signal with `reason` (default: an `AbortError` naming the task). The task
+   * decides how to stop; when it ends by rejecting with that reason or any `AbortError`, its
+   * state is `cancelled`, which is not an error. Does nothing once the task has settled or been
+   * cancelled.
+   */
+  cancel(reason?: unknown): void {
+    if (this._state !== RUNNING || this._reason !== undefined) return;
+    this._abort(reason === undefined ? new DOMException(`Task "${this.name}" was cancelled`, 'AbortError') : reason);
+  }
+
+  /** Attaches callbacks for the task's result, like `Promise.prototype.then`. */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    let promise = this._promise;
+    if (promise === undefined) {
+      promise = this._promise =
+        this._state === FULFILLED ? Promise.resolve(this._outcome as T) : Promise.reject(this._outcome);
+    }
+    return promise.then(onfulfilled, onrejected);
+  }
+
+  /** @internal Cancels with a reason the caller owns; shutdown passes one shared object to every task. */
+  _abort(reason: unknown): void {
+    this._reason = reason;
+    this._controller?.abort(reason);
+  }
+
+  /** @internal Milliseconds since spawn. */
+  _age(now: number): number {
+    return Math.max(0, Math.round(now - this._startedAt));
+  }
+
+  /** @internal How a rejection ends the task: a cancelled task that rejects with its reason or an AbortError was cancelled. */
+  _stateOnRejection(error: unknown): number {
+    if (this._reason === undefined) return REJECTED;
+    if (error === this._reason) return CANCELLED;
+    return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError'
+      ? CANCELLED
+      : REJECTED;
+  }
+
+  /** Shows id, name and state in `console.log` and `util.inspect`. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `Task { id: ${this.id}, name: ${JSON.stringify(this.name)}, state: '${this.state}'${this._shield ? ', shielded' : ''} }`;
+  }
+}
+
+/**
+ * @internal Settles `task` once its function's promise settles. The two arrows are the only
+ * per-task closures supervise allocates; they share one context holding the task.
+ */
+export function watch(task: Task, promise: Promise<unknown>): void {
+  promise.then(
+    () => {
+      task._state = FULFILLED;
+      task._owner.taskSettled(task, undefined);
+    },
+    (error: unknown) => {
+      task._state = task._stateOnRejection(error);
+      task._owner.taskSettled(task, error);
+    },
+  );
+}

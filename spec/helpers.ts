@@ -64,7 +64,13 @@ export function killFixtures(): void {
 
 /** Starts `spec/fixtures/<name>.js` (compiled) as a real child process with extra environment variables. */
 export function startFixture(name: string, env: Record<string, string> = {}): Fixture {
-  const file = fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
+  return startProgram(new URL(`./fixtures/${name}.js`, import.meta.url), env);
+}
+
+/** Starts a compiled program (a URL relative to this file, e.g. of an example) as a real child process. */
+export function startProgram(url: URL, env: Record<string, string> = {}): Fixture {
+  const file = fileURLToPath(url);
+  const name = file;
   const child = spawn(process.execPath, [file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.on('exit', () => running.delete(child));

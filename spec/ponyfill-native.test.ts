@@ -1,0 +1,69 @@
+// Differential test: every scenario of spec/fixtures/erm-scenarios.ts must observe exactly the same
+// things (call order, errors and their nesting, property attributes, the promise job each step runs in)
+// on the ponyfill as on native Node 24. Below Node 24 the native side runs in a Node 24 child process
+// ($SUPERVISE_NODE24, or the binary scripts/ensure-node.mjs provides); on Node 24+ both run in-process.
+
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { before, describe, it } from 'node:test';
+import { AsyncDisposableStackPonyfill, DisposableStackPonyfill, SuppressedErrorPonyfill } from '../lib/ponyfill.js';
+import { type Observation, nativeImplementation, runScenarios, scenarios } from './fixtures/erm-scenarios.js';
+
+const scenarioScript = fileURLToPath(new URL('./fixtures/erm-scenarios.js', import.meta.url));
+const ensureNode = fileURLToPath(new URL('../../scripts/ensure-node.mjs', import.meta.url));
+const native = nativeImplementation();
+const canGetNode24 =
+  native !== undefined ||
+  (process.env.SUPERVISE_NODE24 ?? '') !== '' ||
+  (process.platform === 'linux' && process.arch === 'x64');
+
+/** Runs the scenario script on Node 24 and returns what it printed. */
+async function runOnNode24(): Promise<Record<string, Observation>> {
+  const binary =
+    process.env.SUPERVISE_NODE24 ||
+    // Installs Node 24 from npm on first use, so allow for a slow download.
+    execFileSync(process.execPath, [ensureNode, '24'], { encoding: 'utf8', timeout: 300_000 }).trim();
+  const { stdout } = await promisify(execFile)(binary, [scenarioScript], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return JSON.parse(stdout) as Record<string, Observation>;
+}
+
+const skip = !canGetNode24 && 'no Node 24 binary for this platform (set SUPERVISE_NODE24)';
+
+describe('ponyfill against native explicit resource management', { skip }, () => {
+  let expected: Record<string, Observation> = {};
+  let actual: Record<string, Observation> = {};
+
+  before(
+    async () => {
+      expected = native !== undefined ? await runScenarios(native) : await runOnNode24();
+      actual = await runScenarios({
+        DisposableStack: DisposableStackPonyfill,
+        AsyncDisposableStack: AsyncDisposableStackPonyfill,
+        SuppressedError: SuppressedErrorPonyfill,
+      });
+    },
+    { timeout: 400_000 },
+  );
+
+  it('ran every scenario on both sides without a scenario itself failing', () => {
+    const names = Object.keys(scenarios);
+    assert.deepEqual(Object.keys(expected), names);
+    assert.deepEqual(Object.keys(actual), names);
+    const failed = (results: Record<string, Observation>): string[] =>
+      names.filter((name) => JSON.stringify(results[name]).includes('"scenarioFailed"'));
+    assert.deepEqual(failed(expected), []);
+    assert.deepEqual(failed(actual), []);
+  });
+
+  for (const name of Object.keys(scenarios)) {
+    it(name, () => {
+      assert.deepEqual(actual[name], expected[name]);
+    });
+  }
+});

@@ -8,7 +8,8 @@
 /**
  * Thrown by `spawn`, `child`, `use`, `adopt` and `defer` once the supervisor can no longer take
  * the work: `spawn` and `child` from the moment shutdown begins, the resource methods once
- * disposal has begun. Nothing is registered, so nothing is silently dropped at shutdown.
+ * disposal has begun. Nothing is registered, so nothing is silently dropped at shutdown. It is a
+ * `ReferenceError`, as `AsyncDisposableStack` throws once disposed.
  *
  * @example
  * ```ts
@@ -20,7 +21,7 @@
  * }
  * ```
  */
-export class SupervisorClosedError extends Error {
+export class SupervisorClosedError extends ReferenceError {
   readonly code = 'ERR_SUPERVISOR_CLOSED';
   override readonly name = 'SupervisorClosedError';
 }

@@ -53,6 +53,12 @@ export interface SupervisorOptions {
   readonly onTaskError?: TaskErrorPolicy;
   /** Where operational lines go. Default: `console`; `false` silences them. */
   readonly logger?: Logger | false;
+  /**
+   * Record where each task was spawned, so the stuck-task report at the deadline shows the
+   * stack of each straggler's spawn call. Costs a captured stack per spawn; always on with
+   * `NODE_DEBUG=supervise`. Inherited by children. Default: false.
+   */
+  readonly captureSpawnSites?: boolean;
 }
 
 /** Options for `sup.child()`: a child inherits every option it does not set, and never listens to signals. */
@@ -71,6 +77,7 @@ export interface ResolvedOptions {
   readonly forceOnSecondSignal: boolean;
   readonly onTaskError: TaskErrorPolicy;
   readonly logger: Logger | undefined;
+  readonly captureSpawnSites: boolean;
 }
 
 const defaultSignals: readonly NodeJS.Signals[] = Object.freeze(['SIGINT', 'SIGTERM']);
@@ -93,6 +100,7 @@ export function resolveRootOptions(options: SupervisorOptions | undefined): Reso
     forceOnSecondSignal: secondSignal === 'force',
     onTaskError: checkPolicy(given.onTaskError, 'shutdown'),
     logger: checkLogger(given.logger, console),
+    captureSpawnSites: checkBoolean(given.captureSpawnSites, false, 'options.captureSpawnSites'),
   };
 }
 
@@ -109,6 +117,7 @@ export function resolveChildOptions(options: ChildOptions | undefined, parent: R
     forceOnSecondSignal: parent.forceOnSecondSignal,
     onTaskError: checkPolicy(given.onTaskError, parent.onTaskError),
     logger: given.logger === undefined ? parent.logger : checkLogger(given.logger, undefined),
+    captureSpawnSites: parent.captureSpawnSites,
   };
 }
 
@@ -130,6 +139,12 @@ export function checkTimeout(value: unknown, fallback: number, what = 'options.s
   if (typeof value !== 'number') throw invalidArgType(what, 'a number of milliseconds', value);
   if (value === Infinity) return value;
   if (!(value >= 0 && value <= maxTimeout)) throw outOfRange(what, `>= 0 and <= ${maxTimeout} (or Infinity)`, value);
+  return value;
+}
+
+function checkBoolean(value: unknown, fallback: boolean, what: string): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalidArgType(what, 'a boolean', value);
   return value;
 }
 

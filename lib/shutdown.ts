@@ -3,6 +3,7 @@
  * in {@link shutdownSequence}; the rest of the library only starts it.
  *
  * 1. Stop taking work: state `stopping`, `sup.signal` aborts, `spawn` and `child` throw.
+ *    Then `run()`'s `onShutdown`, if any, while every task still runs.
  * 2. Cancel every unshielded task at once, with one shared abort reason, and wait for all
  *    tasks, shielded ones too, concurrently.
  * 3. Dispose resources, deferred callbacks and child supervisors newest first, each awaited,
@@ -18,6 +19,7 @@
  */
 import { debuglog } from 'node:util';
 import type { Disposer } from './resources.js';
+import { isHoldingProcess } from './signals.js';
 import type { Supervisor } from './supervisor.js';
 
 /** Why a shutdown began. */
@@ -109,16 +111,29 @@ export async function shutdownSequence(
   const abortReason = sup._stopTakingWork(cause, reason, signal);
   debug('%s: shutdown (%s) began; %d pending tasks, %d disposers', sup.name, cause, sup.size, sup._disposers.length);
 
+  // Between 1 and 2, for `run()`'s onShutdown: a last look while every task still runs.
+  const beforeCancel = sup._beforeCancel;
+  if (beforeCancel !== undefined) {
+    try {
+      const pending = beforeCancel();
+      if (isThenable(pending) && (await deadline.race(pending)) === timedOut) {
+        stragglers.push({ id: 0, name: 'onShutdown', ageMs: Math.round(performance.now() - startedAt) });
+      }
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  const tasksFrom = performance.now();
+
   // Phase 2: cancel every unshielded task at once, then wait for all of them.
   let cancelled = sup._cancelTasks(abortReason);
   if (sup.size > 0 && (await deadline.race(sup._drained())) === timedOut) {
-    stragglers.push(...sup._pendingTasks());
-    sup._options.logger?.warn(
-      `supervise: "${sup.name}" shutdown deadline passed with ${stragglers.length} pending task(s): ` +
-        stragglers.map((s) => `"${s.name}" (#${s.id}, ${s.ageMs} ms old)`).join(', '),
-    );
+    const pendingTasks = sup._pendingTasks();
+    stragglers.push(...pendingTasks);
+    sup._options.logger?.warn(stuckTaskReport(sup, pendingTasks));
   }
-  debug('%s: tasks done after %d ms', sup.name, Math.round(performance.now() - startedAt));
+  const disposeFrom = performance.now();
+  debug('%s: tasks done after %d ms', sup.name, Math.round(disposeFrom - startedAt));
 
   // Phase 3: dispose newest first, each awaited; a failure does not stop the rest.
   sup._disposing = true;
@@ -152,11 +167,17 @@ export async function shutdownSequence(
 
   // Phase 4: stopped.
   deadline.clear();
+  const endedAt = performance.now();
+  sup._phaseDurations = {
+    beforeCancelMs: tasksFrom - startedAt,
+    tasksMs: disposeFrom - tasksFrom,
+    disposeMs: endedAt - disposeFrom,
+  };
   const report: ShutdownReport = {
     cause,
     ...(signal === undefined ? {} : { signal }),
     reason: abortReason,
-    durationMs: performance.now() - startedAt,
+    durationMs: endedAt - startedAt,
     cancelled,
     stragglers,
     errors: errors.slice(),
@@ -169,6 +190,34 @@ export async function shutdownSequence(
 /** @internal Exposed for a child's own race against its parent's deadline. */
 export type { Deadline };
 export { timedOut };
+
+/**
+ * What the log says at the deadline: each pending task by name and age, where it was spawned
+ * when spawn sites are captured, and what still holds the event loop open.
+ */
+function stuckTaskReport(sup: Supervisor, pending: readonly Straggler[]): string {
+  const lines = [`supervise: "${sup.name}" shutdown deadline passed with ${pending.length} task(s) still pending:`];
+  for (const task of pending) {
+    lines.push(`  - "${task.name}" (#${task.id}), ${task.ageMs} ms old`);
+    const site = sup._spawnSite(task.id);
+    if (site !== undefined) lines.push(...site.split('\n').map((frame) => `      ${frame.trim()}`));
+  }
+  const held = activeResources();
+  if (held !== '') lines.push(`  the event loop is still held by: ${held}`);
+  return lines.join('\n');
+}
+
+/** `process.getActiveResourcesInfo()` as counts, less supervise's own keep-alive timer. */
+function activeResources(): string {
+  const counts = new Map<string, number>();
+  for (const name of process.getActiveResourcesInfo()) counts.set(name, (counts.get(name) ?? 0) + 1);
+  if (isHoldingProcess()) {
+    const timeouts = (counts.get('Timeout') ?? 1) - 1;
+    if (timeouts > 0) counts.set('Timeout', timeouts);
+    else counts.delete('Timeout');
+  }
+  return [...counts].map(([name, count]) => (count > 1 ? `${name} x${count}` : name)).join(', ');
+}
 
 function straggler(disposer: Disposer, calledAt: number): Straggler {
   return { id: disposer.id, name: disposer.name, ageMs: Math.round(performance.now() - calledAt) };

@@ -102,4 +102,9 @@ export function releaseProcess(): void {
   }
 }
 
+/** @internal Whether supervise's keep-alive timer is among the process's active resources. */
+export function isHoldingProcess(): boolean {
+  return keepAliveHolds > 0;
+}
+
 function keepAlive(): void {}

@@ -26,6 +26,7 @@
  *
  * @module
  */
+import { debuglog } from 'node:util';
 import { SupervisorClosedError, invalidArgType } from './errors.js';
 import {
   type ChildOptions,
@@ -42,6 +43,11 @@ import { FULFILLED, REJECTED, RUNNING, type SpawnOptions, Task, type TaskFunctio
 
 /** Where a supervisor is in its life. */
 export type SupervisorState = 'running' | 'stopping' | 'stopped';
+
+const debug = debuglog('supervise');
+
+/** Where tasks were spawned, kept only while spawn sites are captured, and only as long as the task lives. */
+const spawnSites = new WeakMap<Task, Error>();
 
 const STOPPING = 1;
 const STOPPED = 2;
@@ -105,6 +111,16 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
   _keepsProcessAlive: boolean;
   /** @internal */ _holdingProcess = false;
   /** @internal */ _signalsReceived = 0;
+  /** @internal On a root: how many supervisors of its tree have pending tasks. */
+  _busy = 0;
+  /** @internal On a root: called when no supervisor of its tree has a pending task (`run`'s `exitWhenDone`). */
+  _onIdle: (() => void) | undefined = undefined;
+  /** @internal Called after phase 1, before any task is cancelled (`run`'s `onShutdown`). */
+  _beforeCancel: (() => unknown) | undefined = undefined;
+  /** @internal Whether spawn records where each task was spawned, for the stuck-task report. */
+  _captureSpawnSites: boolean;
+  /** @internal How long each phase of the last shutdown took, for `run()`'s summary line. */
+  _phaseDurations: { beforeCancelMs: number; tasksMs: number; disposeMs: number } | undefined = undefined;
   /** @internal */ _children = 0;
   #resolveDone!: (report: ShutdownReport) => void;
 
@@ -125,6 +141,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
       this._root = this;
     }
     this._keepsProcessAlive = this._options.signals.length > 0;
+    this._captureSpawnSites = this._options.captureSpawnSites || debug.enabled;
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
     if (this._keepsProcessAlive) subscribe(this, this._options.signals);
   }
@@ -193,9 +210,11 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
       task._prev = tail;
     }
     this._tail = task;
-    if (this._size++ === 0 && this._keepsProcessAlive && !this._holdingProcess) {
-      this._holdingProcess = true;
-      holdProcess();
+    if (this._size++ === 0) this.#becameBusy();
+    if (this._captureSpawnSites) {
+      const site = new Error(`task "${task.name}" was spawned here`);
+      Error.captureStackTrace(site, this.spawn); // start the stack at the caller of spawn
+      spawnSites.set(task, site);
     }
 
     let result: T | PromiseLike<T>;
@@ -405,18 +424,32 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     if (next === undefined) this._tail = prev;
     else next._prev = prev;
     task._prev = task._next = undefined;
-    if (--this._size === 0) {
-      if (this._holdingProcess) {
-        this._holdingProcess = false;
-        releaseProcess();
-      }
-      const onDrained = this._onDrained;
-      if (onDrained !== undefined) {
-        this._onDrained = undefined;
-        onDrained();
-      }
-    }
+    if (--this._size === 0) this.#becameIdle();
     if (task._state === REJECTED) this.#taskFailed(task, error);
+  }
+
+  /** The registry went from empty to one task. */
+  #becameBusy(): void {
+    if (this._keepsProcessAlive) {
+      this._holdingProcess = true;
+      holdProcess();
+    }
+    this._root._busy++;
+  }
+
+  /** The registry emptied: release the process, end the shutdown's wait, tell the root. */
+  #becameIdle(): void {
+    if (this._holdingProcess) {
+      this._holdingProcess = false;
+      releaseProcess();
+    }
+    const onDrained = this._onDrained;
+    if (onDrained !== undefined) {
+      this._onDrained = undefined;
+      onDrained();
+    }
+    const root = this._root;
+    if (--root._busy === 0) root._onIdle?.();
   }
 
   /** @internal The process listener's entry point: returns true to force the process to exit. */
@@ -446,8 +479,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     }
     const stopping = this._state !== RUNNING;
     if (onTaskError === 'shutdown') {
-      this._errors.push(error);
-      if (!stopping) this.#fail(`task "${task.name}" failed (${summary(error)})`, error);
+      this._recordFailure(error, `task "${task.name}" failed`);
     } else if (onTaskError === 'ignore') {
       if (stopping) this._errors.push(error);
       else logger?.error(`supervise: task "${task.name}" of "${this.name}" failed (ignored):`, error);
@@ -456,18 +488,31 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
       try {
         onTaskError(error, task);
       } catch (callbackError) {
-        this._errors.push(callbackError);
-        this.#fail(`onTaskError threw (${summary(callbackError)})`, callbackError);
+        this._recordFailure(callbackError, 'onTaskError threw');
       }
     }
   }
 
-  /** A failure shuts down the whole tree: the root, whose shutdown reaches this supervisor in turn. */
-  #fail(what: string, error: unknown): void {
+  /**
+   * @internal Keeps `error` for the report and, while running, shuts down the whole tree: the
+   * root, whose shutdown reaches this supervisor in turn.
+   */
+  _recordFailure(error: unknown, what: string): void {
+    this._errors.push(error);
     const root = this._root;
-    if (root._state !== RUNNING) return;
-    this._options.logger?.error(`supervise: ${what} in "${this.name}"; shutting down "${root.name}"`);
+    if (this._state !== RUNNING || root._state !== RUNNING) return;
+    this._options.logger?.error(`supervise: ${what} in "${this.name}" (${summary(error)}); shutting down "${root.name}"`);
     root._begin('error', error, undefined, Infinity);
+  }
+
+  /** @internal The stack of the spawn call of pending task `id`, when spawn sites are captured. */
+  _spawnSite(id: number): string | undefined {
+    for (let task = this._head; task !== undefined; task = task._next) {
+      if (task.id !== id) continue;
+      const stack = spawnSites.get(task)?.stack;
+      return stack === undefined ? undefined : stack.slice(stack.indexOf('\n') + 1);
+    }
+    return undefined;
   }
 
   #register(disposer: Disposer, what: string): void {

@@ -56,3 +56,33 @@ describe('examples', guard, () => {
     assert.match(stderr, /received SIGTERM, shutting down "daemon"/);
   });
 });
+
+describe('examples/run', guard, () => {
+  it('stops on SIGTERM: onShutdown, then the worker, then the queue; exit 0', async () => {
+    const program = startProgram(new URL('examples/run.js', new URL('dist/', root)));
+    await program.waitFor('worker: finished job a');
+    program.child.kill('SIGTERM');
+    const { code, stdout, stderr } = await program.exited();
+    assert.equal(code, 0, stderr);
+    const out = stdout.trim().split('\n');
+    assert.equal(out[0], 'main: started; press Ctrl-C to stop');
+    const at = (line: string) => out.findIndex((l) => l.startsWith(line));
+    assert.ok(at('onShutdown: tasks still running') > 0);
+    assert.ok(at('onShutdown: tasks still running') < at('worker: stopped'));
+    assert.ok(at('worker: stopped') < at('queue: closed with'));
+    const finished = out.filter((l) => l.startsWith('worker: finished job')).length;
+    assert.equal(out.at(-1), `queue: closed with ${5 - finished} jobs left`, 'no job lost or done twice');
+    assert.match(stderr, /exit code 0/);
+  });
+
+  it('runs to the end by itself when the queue is empty only on a signal', async () => {
+    const program = startProgram(new URL('examples/run.js', new URL('dist/', root)));
+    await program.waitFor('worker: stopped');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(program.child.exitCode, null, 'run() keeps the daemon alive after its work is done');
+    program.child.kill('SIGINT');
+    const { code, stdout } = await program.exited();
+    assert.equal(code, 0);
+    assert.match(stdout, /queue: closed with 0 jobs left/);
+  });
+});

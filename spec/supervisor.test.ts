@@ -288,6 +288,8 @@ describe('bad input', guard, () => {
     await sup.shutdown();
     assert.throws(() => sup.spawn(async function handler() {}), (error: unknown) => {
       assert.ok(error instanceof SupervisorClosedError);
+      assert.ok(error instanceof ReferenceError, 'as AsyncDisposableStack after disposal');
+      assert.equal(error.name, 'SupervisorClosedError');
       assert.equal(error.code, 'ERR_SUPERVISOR_CLOSED');
       assert.match(error.message, /handler.*"api" is stopped.*shutdown/);
       return true;

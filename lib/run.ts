@@ -1,0 +1,158 @@
+/**
+ * `run()`: the process entry point. One call owns the process: it starts a root Supervisor,
+ * runs `main` as its first task, keeps the process alive, turns SIGINT and SIGTERM into a
+ * graceful shutdown, turns uncaught errors into a failed one, and exits with a code that
+ * systemd, Docker and Kubernetes read correctly.
+ *
+ * It is aiorun's `run(main())` with the known gaps closed: its listeners are gone once it has
+ * finished; a signal during a shutdown begun another way does not cut it short; errors raised
+ * while tasks are cancelled are reported; nothing can be spawned that shutdown would not wait
+ * for; and one deadline bounds everything.
+ *
+ * Exit codes: 0 clean (a graceful stop after a signal included); 1 a task, uncaught error or
+ * callback failed; 124 the deadline passed with stragglers; 128 + n forced by a second signal n.
+ *
+ * @module
+ */
+import { invalidArgType } from './errors.js';
+import type { SupervisorOptions } from './options.js';
+import type { ShutdownReport } from './shutdown.js';
+import { holdProcess, releaseProcess } from './signals.js';
+import { Supervisor } from './supervisor.js';
+
+/** Options for {@link run}: every Supervisor option, plus how `run()` owns the process. */
+export interface RunOptions extends SupervisorOptions {
+  /**
+   * aiorun's `shutdown_callback`: runs exactly once when shutdown begins, before any task is
+   * aborted, while tasks still run (`sup.signal` is already aborted). Sync or async. Its error
+   * is reported (exit 1), unless an error from main or a task is already pending: that one
+   * wins, and this one is logged.
+   */
+  readonly onShutdown?: (sup: Supervisor) => unknown;
+  /**
+   * `true` (default): an `uncaughtException` or `unhandledRejection` anywhere in the process is
+   * logged with its stack and starts a graceful shutdown that ends in exit code 1. `false`: it
+   * is logged and the program keeps running (aiorun's default).
+   */
+  readonly stopOnUnhandledErrors?: boolean;
+  /** Shut down once main and every task have settled, for batch jobs. Default: false. */
+  readonly exitWhenDone?: boolean;
+  /**
+   * `true` (default): once shutdown has finished and stdout and stderr are flushed, exit the
+   * process with `report.exitCode`. `false`: only resolve the report; set no exit code.
+   */
+  readonly exit?: boolean;
+}
+
+const runOptionNames = ['onShutdown', 'stopOnUnhandledErrors', 'exitWhenDone', 'exit'] as const;
+
+/**
+ * Runs `main(sup)` as the task named `main` of a new root Supervisor and owns the process until
+ * it has shut down. Without `main`, it runs until a signal. Resolves with the shutdown report;
+ * with `exit: true` (the default) the process then exits with `report.exitCode`.
+ *
+ * @example
+ * ```ts
+ * import { run } from 'supervise';
+ * await run(async (sup) => {
+ *   const db = sup.use(await openDatabase());
+ *   sup.spawn(async (signal) => { for await (const job of queue(db, { signal })) await handle(job); });
+ * }, { onShutdown: () => console.log('draining') });
+ * ```
+ * @throws TypeError or RangeError (synchronously) for a bad argument or option.
+ */
+export function run(main?: (sup: Supervisor) => unknown, options: RunOptions = {}): Promise<ShutdownReport> {
+  if (main !== undefined && typeof main !== 'function') throw invalidArgType('run(main)', 'a function or undefined', main);
+  if (typeof options !== 'object' || options === null) throw invalidArgType('run(main, options): options', 'an object', options);
+  for (const name of ['stopOnUnhandledErrors', 'exitWhenDone', 'exit'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') throw invalidArgType(`options.${name}`, 'a boolean', options[name]);
+  }
+  const { onShutdown, stopOnUnhandledErrors = true, exitWhenDone = false, exit = true } = options;
+  if (onShutdown !== undefined && typeof onShutdown !== 'function') throw invalidArgType('options.onShutdown', 'a function', onShutdown);
+
+  const supervisorOptions: Record<string, unknown> = { ...options };
+  for (const name of runOptionNames) delete supervisorOptions[name];
+  const sup = new Supervisor(supervisorOptions as SupervisorOptions);
+  const logger = sup._options.logger;
+
+  if (onShutdown !== undefined) {
+    sup._beforeCancel = async () => {
+      try {
+        await onShutdown(sup);
+      } catch (error) {
+        // An error already pending from main or a task is the cause; this one must not hide it.
+        if (sup._errors.length === 0) throw error;
+        logger?.error('supervise: onShutdown failed as well:', error);
+      }
+    };
+  }
+
+  // Errors already printed with their stack, so the closing lines do not print them again.
+  const printed = new Set<unknown>();
+  const onUncaught = (error: unknown, origin?: string) => {
+    const what = origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception';
+    if (!stopOnUnhandledErrors) {
+      logger?.error(`supervise: ${what} (stopOnUnhandledErrors is false, so the program keeps running):`, error);
+      return;
+    }
+    logger?.error(`supervise: ${what}:`, error);
+    printed.add(error);
+    if (sup.state !== 'stopped') sup._recordFailure(error, what); // after the report, logging is all that is left
+  };
+  const onRejection = (reason: unknown) => onUncaught(reason, 'unhandledRejection');
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onRejection);
+  holdProcess();
+
+  if (exitWhenDone) sup._onIdle = () => void sup.shutdown();
+  if (main !== undefined) sup.spawn(() => main(sup), { name: 'main' });
+  else if (exitWhenDone) void sup.shutdown();
+
+  return sup.done.then(async (report) => {
+    process.off('uncaughtException', onUncaught);
+    process.off('unhandledRejection', onRejection);
+    releaseProcess();
+    logReport(sup, report, printed);
+    if (exit) {
+      await flushOutput();
+      process.exit(report.exitCode);
+    }
+    return report;
+  });
+}
+
+/** The closing lines: every error with its stack, then one summary line with phase durations. */
+function logReport(sup: Supervisor, report: ShutdownReport, printed: ReadonlySet<unknown>): void {
+  const logger = sup._options.logger;
+  if (logger === undefined) return;
+  for (const error of report.errors) if (!printed.has(error)) logger.error('supervise: error:', error);
+  const phases = sup._phaseDurations;
+  const timing = phases === undefined ? '' : ` (${phases.beforeCancelMs >= 1 ? `onShutdown ${ms(phases.beforeCancelMs)}, ` : ''}tasks ${ms(phases.tasksMs)}, disposal ${ms(phases.disposeMs)})`;
+  logger.warn(
+    `supervise: "${sup.name}" stopped in ${ms(report.durationMs)}${timing}: ${report.cancelled} cancelled, ` +
+      `${report.stragglers.length} stragglers, ${report.errors.length} errors; exit code ${report.exitCode}`,
+  );
+}
+
+function ms(value: number): string {
+  return `${Math.round(value)} ms`;
+}
+
+/** Waits until what was written to stdout and stderr has been handed to the OS, or 2 s have passed. */
+function flushOutput(): Promise<void> {
+  const streams = [process.stdout, process.stderr];
+  return new Promise((resolve) => {
+    let pending = streams.length;
+    const timer = setTimeout(resolve, 2_000);
+    const done = () => {
+      if (--pending === 0) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    for (const stream of streams) {
+      if (stream.writableLength === 0 || stream.destroyed) done();
+      else stream.write('', done);
+    }
+  });
+}

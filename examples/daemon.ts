@@ -1,14 +1,16 @@
-// A small daemon: a job worker, a periodic task, a shielded flush and a database-like resource.
+// A small real service: an HTTP server with a readiness endpoint and a slow endpoint, a
+// background job worker, a periodic task and a database-like resource with an async close.
 // It runs until Ctrl-C (SIGINT) or SIGTERM, then prints each shutdown step with its timing.
 //
-//   npm install && npm run demo
-import { once } from 'node:events';
+//   npm install && npm run demo          then: curl localhost:8080/slow, curl localhost:8080/ready
+//   PORT=0 DRAIN_DELAY=200 node dist/examples/daemon.js      (any free port, a shorter drain)
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Supervisor } from 'supervise';
+import { closeServer, run } from 'supervise';
 
 const started = performance.now();
-const at = () => `+${Math.round(performance.now() - started)} ms`.padStart(9);
-const step = (text: string) => console.log(`${at()}  ${text}`);
+const step = (text: string) => console.log(`${`+${Math.round(performance.now() - started)} ms`.padStart(9)}  ${text}`);
 
 /** Stands in for a database client: opening and closing take a little while. */
 class Database {
@@ -25,44 +27,49 @@ class Database {
   }
 }
 
-const sup = new Supervisor({ name: 'daemon', shutdownTimeout: 5_000 });
-sup.defer(() => step('deferred: registered first, so it runs last'));
-const db = sup.use(await Database.open());
+await run(async (sup) => {
+  sup.defer(() => step('deferred: registered first, so it runs last'));
+  const db = sup.use(await Database.open());
 
-// A worker pulling jobs until its signal aborts; it finishes the job in hand before it stops.
-sup.spawn(async (signal) => {
-  let job = 0;
-  while (!signal.aborted) {
-    await sleep(200, undefined, { signal }).catch(() => {});
-    if (signal.aborted) break;
-    db.rows.push(`job ${++job}`);
-  }
-  step(`worker: stopped after ${job} jobs`);
-}, { name: 'worker' });
+  // Serves until disposal reaches it: readiness turns 503 the moment shutdown begins, so the load
+  // balancer stops sending traffic during drainDelay; then closeServer drains what is in flight.
+  const server = sup.adopt(http.createServer((req, res) => {
+    if (req.url === '/ready') {
+      res.writeHead(sup.signal.aborted ? 503 : 200).end(sup.signal.aborted ? 'draining\n' : 'ready\n');
+    } else if (req.url === '/slow') {
+      setTimeout(() => res.end('slow response\n'), 2_000);
+    } else {
+      db.rows.push(`request ${req.url}`);
+      res.end('hello\n');
+    }
+  }), closeServer);
+  sup.defer(() => step('http: closing the server, in-flight requests finish'));
 
-// A periodic task: it rejects with its abort reason, which counts as cancelled, not failed.
-sup.spawn(async function heartbeat(signal) {
-  try {
-    for (;;) await sleep(1_000, undefined, { signal });
-  } finally {
-    step('heartbeat: stopped');
-  }
+  // A worker pulling jobs until its signal aborts; it finishes the job in hand before it stops.
+  sup.spawn(async (signal) => {
+    let job = 0;
+    while (!signal.aborted) {
+      await sleep(200, undefined, { signal }).catch(() => {});
+      if (!signal.aborted) db.rows.push(`job ${++job}`);
+    }
+    step(`worker: stopped after ${job} jobs`);
+  }, { name: 'worker' });
+
+  // A periodic task: it rejects with its abort reason, which counts as cancelled, not failed.
+  sup.spawn(async function heartbeat(signal) {
+    try {
+      for (;;) await sleep(1_000, undefined, { signal });
+    } finally {
+      step('heartbeat: stopped');
+    }
+  });
+
+  sup.signal.addEventListener('abort', () => step('shutdown began: /ready answers 503, still serving during drainDelay'));
+  await new Promise<void>((resolve) => server.listen(Number(process.env.PORT ?? 8080), '127.0.0.1', resolve));
+  step(`listening on http://127.0.0.1:${(server.address() as AddressInfo).port} with ${sup.size} tasks; press Ctrl-C to stop`);
+}, {
+  name: 'daemon',
+  drainDelay: Number(process.env.DRAIN_DELAY ?? 1_000),
+  shutdownTimeout: 5_000,
+  onShutdown: () => step('onShutdown: deregistering from service discovery'),
 });
-
-// Shielded: shutdown waits for it but does not abort it, so the last batch is written.
-sup.spawn(async () => {
-  await once(sup.signal, 'abort');
-  step('flush: shutdown began, writing the last batch (shielded)');
-  await sleep(100);
-  db.rows.push('final batch');
-  step('flush: done');
-}, { name: 'flush', shield: true });
-
-step(`running with ${sup.size} tasks; press Ctrl-C (or send SIGTERM to ${process.pid}) to stop`);
-
-const report = await sup.done;
-step(
-  `stopped (${report.cause}${report.signal ? ` ${report.signal}` : ''}) in ${Math.round(report.durationMs)} ms: ` +
-    `${report.cancelled} cancelled, ${report.stragglers.length} stragglers, ${report.errors.length} errors, exit ${report.exitCode}`,
-);
-process.exitCode = report.exitCode;

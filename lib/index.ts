@@ -4,4 +4,11 @@ export { Task, type TaskState, type TaskFunction, type SpawnOptions } from './ta
 export type { ShutdownReport, ShutdownCause, Straggler } from './shutdown.js';
 export type { SupervisorOptions, ChildOptions, TaskErrorPolicy, Logger } from './options.js';
 export { SupervisorClosedError } from './errors.js';
+export { closeServer, type CloseServerOptions } from './close-server.js';
+export { stopChildProcess, type StopChildProcessOptions } from './child-process.js';
+export { stopWorker, type StopWorkerOptions } from './worker.js';
+export { closePool, type ClosablePool, type ClosePoolOptions } from './pool.js';
+export { stopCluster, type StopClusterOptions } from './cluster.js';
+export { shutdownOnMessage, SHUTDOWN_MESSAGE, type MessageSource } from './messages.js';
+export type { GracePeriodOptions } from './graceful.js';
 export { AsyncDisposableStack, DisposableStack, SuppressedError, isSuppressedError } from './ponyfill.js';

@@ -39,7 +39,17 @@ export interface SupervisorOptions {
    */
   readonly shutdownTimeout?: number;
   /**
-   * Process signals that start a graceful shutdown of this root supervisor.
+   * Milliseconds to wait, in a shutdown begun by a signal (or a `'shutdown'` message), between
+   * the moment `sup.signal` aborts and the cancelling of tasks, while everything still runs: a
+   * readiness endpoint answers 503 and the load balancer stops sending traffic before the
+   * server stops accepting it (the Kubernetes `preStop` pattern). The `shutdownTimeout`
+   * deadline starts after it. Default: 0.
+   */
+  readonly drainDelay?: number;
+  /**
+   * Process signals that start a graceful shutdown of this root supervisor. A root that listens
+   * to signals also takes a `'shutdown'` message on the IPC channel (sent by PM2 and by a
+   * supervise cluster primary) as a graceful shutdown.
    * Default: `['SIGINT', 'SIGTERM']`; `false` (or `[]`) listens to none.
    */
   readonly signals?: readonly NodeJS.Signals[] | false;
@@ -73,6 +83,7 @@ export interface ChildOptions {
 export interface ResolvedOptions {
   readonly name: string;
   readonly shutdownTimeout: number;
+  readonly drainDelay: number;
   readonly signals: readonly NodeJS.Signals[];
   readonly forceOnSecondSignal: boolean;
   readonly onTaskError: TaskErrorPolicy;
@@ -96,6 +107,7 @@ export function resolveRootOptions(options: SupervisorOptions | undefined): Reso
   return {
     name: checkName(given.name, 'supervisor'),
     shutdownTimeout: checkTimeout(given.shutdownTimeout, 10_000),
+    drainDelay: checkDelay(given.drainDelay),
     signals,
     forceOnSecondSignal: secondSignal === 'force',
     onTaskError: checkPolicy(given.onTaskError, 'shutdown'),
@@ -110,9 +122,13 @@ export function resolveChildOptions(options: ChildOptions | undefined, parent: R
   if (given.signals !== undefined && given.signals !== false) {
     throw invalidArgValue('child options.signals', 'absent: a child supervisor never listens to signals (its root does)', given.signals);
   }
+  if ((given as { drainDelay?: unknown }).drainDelay !== undefined) {
+    throw invalidArgValue('child options.drainDelay', 'absent: only a root supervisor drains before cancelling', (given as { drainDelay?: unknown }).drainDelay);
+  }
   return {
     name: checkName(given.name, `${parent.name}/${index}`),
     shutdownTimeout: checkTimeout(given.shutdownTimeout, parent.shutdownTimeout),
+    drainDelay: 0,
     signals: [],
     forceOnSecondSignal: parent.forceOnSecondSignal,
     onTaskError: checkPolicy(given.onTaskError, parent.onTaskError),
@@ -134,12 +150,18 @@ function checkName(name: unknown, fallback: string): string {
 }
 
 /** @internal Checks a timeout in milliseconds: 0 to 2^31 - 1, or Infinity for no deadline. */
-export function checkTimeout(value: unknown, fallback: number, what = 'options.shutdownTimeout'): number {
+export function checkTimeout<F extends number | undefined>(value: unknown, fallback: F, what = 'options.shutdownTimeout'): number | F {
   if (value === undefined) return fallback;
   if (typeof value !== 'number') throw invalidArgType(what, 'a number of milliseconds', value);
   if (value === Infinity) return value;
   if (!(value >= 0 && value <= maxTimeout)) throw outOfRange(what, `>= 0 and <= ${maxTimeout} (or Infinity)`, value);
   return value;
+}
+
+function checkDelay(value: unknown): number {
+  const delay = checkTimeout(value, 0, 'options.drainDelay');
+  if (delay === Infinity) throw outOfRange('options.drainDelay', `>= 0 and <= ${maxTimeout}`, value);
+  return delay;
 }
 
 function checkBoolean(value: unknown, fallback: boolean, what: string): boolean {

@@ -65,9 +65,18 @@ export function disposerForUse(value: unknown): Disposer | undefined {
   throw invalidArgType('use(resource)', 'an object with [Symbol.asyncDispose] or [Symbol.dispose], null or undefined', value);
 }
 
+/**
+ * @internal An adapter passed to `adopt` may carry this method to start watching its value at
+ * registration, long before disposal: `closeServer` tracks connections from then on, so that at
+ * shutdown it knows every in-flight response.
+ */
+export const onAdopt: unique symbol = Symbol('supervise.onAdopt');
+
 /** @internal Builds the disposer for `adopt(value, onDispose)`. */
 export function disposerForAdopt(value: unknown, onDispose: unknown): Disposer {
   if (typeof onDispose !== 'function') throw invalidArgType('adopt(value, onDispose): onDispose', 'a function', onDispose);
+  const prepare = (onDispose as { [onAdopt]?: unknown })[onAdopt];
+  if (typeof prepare === 'function') prepare.call(onDispose, value);
   return new Disposer('adopt', nameOf(value, onDispose), value, onDispose as (value: unknown) => unknown);
 }
 

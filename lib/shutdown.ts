@@ -2,21 +2,23 @@
  * The shutdown sequence, in the order it runs. Everything a supervisor does when it stops is
  * in {@link shutdownSequence}; the rest of the library only starts it.
  *
- * 1. Stop taking work: state `stopping`, `sup.signal` aborts, `spawn` and `child` throw.
- *    Then `run()`'s `onShutdown`, if any, while every task still runs.
- * 2. Cancel every unshielded task at once, with one shared abort reason, and wait for all
- *    tasks, shielded ones too, concurrently.
+ * 1. Shutdown begins: state `stopping`, `sup.signal` aborts (a readiness endpoint now answers
+ *    503). For `drainDelay` ms (signal shutdowns of a root) and while `run()`'s `onShutdown`
+ *    runs, every task still runs and `spawn` still works: a load balancer may still send work.
+ * 2. Stop taking work and cancel: `spawn` and `child` throw; every unshielded task is aborted at
+ *    once, with one shared reason, and all tasks, shielded ones too, are awaited concurrently.
  * 3. Dispose resources, deferred callbacks and child supervisors newest first, each awaited,
  *    a child running its own full shutdown. One that throws does not stop the others.
  * 4. State `stopped`; `done` resolves with the report.
  *
- * One deadline, `shutdownTimeout`, covers all of it. At the deadline, tasks still pending are
+ * One deadline covers all of it: `shutdownTimeout`, after `drainDelay`. At the deadline, tasks still pending are
  * reported as stragglers and disposal goes on without waiting; a disposer still pending then
  * is reported too. Nothing is lost: every task failure and disposer error is in
  * `report.errors`, and an error that arrives after the report is logged.
  *
  * @module
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
 import type { Disposer } from './resources.js';
 import { isHoldingProcess } from './signals.js';
@@ -30,6 +32,8 @@ export type ShutdownCause =
   | 'dispose'
   /** A process signal: `report.signal` names it. */
   | 'signal'
+  /** A `'shutdown'` message on the IPC channel, as PM2 and a supervise cluster primary send. */
+  | 'message'
   /** A task failed under `onTaskError: 'shutdown'`, or an `onTaskError` function threw. */
   | 'error'
   /** The parent supervisor's shutdown reached this child. */
@@ -59,6 +63,43 @@ export interface ShutdownReport {
   readonly errors: readonly unknown[];
   /** 1 when there are errors, else 124 when there are stragglers, else 0. */
   readonly exitCode: number;
+}
+
+/**
+ * @internal What an adapter called as a disposer (`closeServer`, `stopChildProcess` …) may know
+ * about the shutdown calling it, read synchronously when it is called: the deadline to finish
+ * by, and a way to report what it had to cut short.
+ */
+export interface DisposalContext {
+  /** `performance.now()` time of the shutdown's deadline; Infinity for none. */
+  readonly deadlineAt: number;
+  /** Reports something the disposer had to force at its deadline (a straggler: exit code 124). */
+  forced(what: string): void;
+}
+
+interface ActiveDisposal {
+  readonly deadlineAt: number;
+  readonly disposer: Disposer;
+  readonly calledAt: number;
+  readonly stragglers: Straggler[];
+}
+
+let activeDisposal: ActiveDisposal | undefined;
+
+/** @internal The context of the disposer being called right now, if a shutdown is calling one. */
+export function currentDisposal(): DisposalContext | undefined {
+  const active = activeDisposal;
+  if (active === undefined) return undefined;
+  return {
+    deadlineAt: active.deadlineAt,
+    forced(what) {
+      active.stragglers.push({
+        id: active.disposer.id,
+        name: `${active.disposer.name} (${what})`,
+        ageMs: Math.round(performance.now() - active.calledAt),
+      });
+    },
+  };
 }
 
 /** @internal The exit code of a shutdown whose deadline passed with stragglers (GNU `timeout`'s). */
@@ -103,15 +144,16 @@ export async function shutdownSequence(
   parentDeadline: number,
 ): Promise<ShutdownReport> {
   const startedAt = performance.now();
-  const deadline = new Deadline(Math.min(parentDeadline, startedAt + sup._options.shutdownTimeout));
+  const ownDeadline = startedAt + (cause === 'signal' || cause === 'message' ? sup._options.drainDelay : 0) + sup._options.shutdownTimeout;
+  const deadline = new Deadline(Math.min(parentDeadline, ownDeadline));
   const errors = sup._errors;
   const stragglers: Straggler[] = [];
 
-  // Phase 1: stop taking work.
-  const abortReason = sup._stopTakingWork(cause, reason, signal);
+  // Phase 1: shutdown begins; tasks still run through the drain delay and onShutdown.
+  const abortReason = sup._beginStopping(cause, reason, signal);
   debug('%s: shutdown (%s) began; %d pending tasks, %d disposers', sup.name, cause, sup.size, sup._disposers.length);
-
-  // Between 1 and 2, for `run()`'s onShutdown: a last look while every task still runs.
+  const drainDelay = cause === 'signal' || cause === 'message' ? sup._options.drainDelay : 0;
+  const drained = drainDelay > 0 ? sleep(drainDelay) : undefined;
   const beforeCancel = sup._beforeCancel;
   if (beforeCancel !== undefined) {
     try {
@@ -123,9 +165,11 @@ export async function shutdownSequence(
       errors.push(error);
     }
   }
+  if (drained !== undefined) await deadline.race(drained);
   const tasksFrom = performance.now();
 
-  // Phase 2: cancel every unshielded task at once, then wait for all of them.
+  // Phase 2: stop taking work, cancel every unshielded task at once, then wait for all of them.
+  sup._acceptsWork = false;
   let cancelled = sup._cancelTasks(abortReason);
   if (sup.size > 0 && (await deadline.race(sup._drained())) === timedOut) {
     const pendingTasks = sup._pendingTasks();
@@ -152,7 +196,13 @@ export async function shutdownSequence(
         }
         continue;
       }
-      const pending = disposer.run();
+      activeDisposal = { deadlineAt: deadline.at, disposer, calledAt, stragglers };
+      let pending: unknown;
+      try {
+        pending = disposer.run();
+      } finally {
+        activeDisposal = undefined;
+      }
       if (!isThenable(pending)) continue;
       if ((await deadline.race(pending)) === timedOut) {
         stragglers.push(straggler(disposer, calledAt));

@@ -35,6 +35,7 @@ import {
   resolveChildOptions,
   resolveRootOptions,
 } from './options.js';
+import { shutdownOnMessage, stoppedByMessage } from './messages.js';
 import { asyncDisposeSymbol } from './ponyfill.js';
 import { Disposer, disposerForAdopt, disposerForDefer, disposerForUse } from './resources.js';
 import { type Deadline, type ShutdownCause, type ShutdownReport, type Straggler, shutdownSequence, timedOut } from './shutdown.js';
@@ -89,6 +90,8 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
   /** @internal */ _parent: Supervisor | undefined;
   /** @internal */ _root: Supervisor;
   /** @internal */ _state = RUNNING;
+  /** @internal Until phase 2, `spawn` and `child` work: through the drain delay and onShutdown too. */
+  _acceptsWork = true;
   /** @internal The task registry: an intrusive list through the tasks themselves. */
   _head: Task | undefined = undefined;
   /** @internal */ _tail: Task | undefined = undefined;
@@ -143,7 +146,10 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     this._keepsProcessAlive = this._options.signals.length > 0;
     this._captureSpawnSites = this._options.captureSpawnSites || debug.enabled;
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
-    if (this._keepsProcessAlive) subscribe(this, this._options.signals);
+    if (this._keepsProcessAlive) {
+      subscribe(this, this._options.signals);
+      if (stoppedByMessage()) shutdownOnMessage(this);
+    }
   }
 
   /** The name given in the options; a child's default is `<parent>/<n>`. */
@@ -199,7 +205,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
         shield = options.shield;
       }
     }
-    if (this._state !== RUNNING) throw this.#closed(`spawn task "${name || 'anonymous'}"`);
+    if (!this._acceptsWork) throw this.#closed(`spawn task "${name || 'anonymous'}"`);
 
     const task = new Task<T>(this, name, shield);
     // Registered before `fn` runs: if `fn` starts a shutdown synchronously, the shutdown sees it.
@@ -304,7 +310,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
    * @throws SupervisorClosedError once shutdown has begun.
    */
   child(options?: ChildOptions): Supervisor {
-    if (this._state !== RUNNING) throw this.#closed('create a child supervisor');
+    if (!this._acceptsWork) throw this.#closed('create a child supervisor');
     const child = new Supervisor(new ChildInit(this, options) as SupervisorOptions);
     const entry = new Disposer('child', child.name, child, undefined);
     child._entry = entry;
@@ -353,11 +359,16 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
   }
 
   /** @internal Phase 1. Returns the abort reason all tasks will share. */
-  _stopTakingWork(cause: ShutdownCause, reason: unknown, signal: NodeJS.Signals | undefined): unknown {
+  _beginStopping(cause: ShutdownCause, reason: unknown, signal: NodeJS.Signals | undefined): unknown {
     this._state = STOPPING;
     this._cause = cause;
     if (reason === undefined || cause === 'error') {
-      const why = cause === 'signal' ? `received ${signal}` : cause === 'error' ? 'a task failed' : cause === 'parent' ? 'its parent is shutting down' : 'shutdown was requested';
+      const why =
+        cause === 'signal' ? `received ${signal}`
+        : cause === 'message' ? "received a 'shutdown' message"
+        : cause === 'error' ? 'a task failed'
+        : cause === 'parent' ? 'its parent is shutting down'
+        : 'shutdown was requested';
       reason = new DOMException(`Supervisor "${this.name}" is shutting down: ${why}`, {
         name: 'AbortError',
         ...(cause === 'error' ? { cause: reason } : {}),

@@ -1,11 +1,27 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
+import http from 'node:http';
 import { killFixtures, startProgram } from './helpers.js';
+
+/** One GET on a fresh connection: status, body and the Connection header. */
+function fetchText(port: number, path: string): Promise<{ status: number; body: string; connection: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, agent: false }, (response) => {
+        let body = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode!, body, connection: response.headers.connection ?? '' }));
+      })
+      .on('error', reject);
+  });
+}
 
 after(killFixtures);
 
 const root = new URL('../../', import.meta.url);
+// The examples built next to this file: dist/examples for dist/spec, dist-esnext/examples for dist-esnext/spec.
+const built = new URL('../examples/', import.meta.url);
 const guard = { timeout: 120_000, concurrency: false };
 
 describe('examples', guard, () => {
@@ -17,7 +33,7 @@ describe('examples', guard, () => {
   });
 
   it('the README example shuts down in order on Ctrl-C', async () => {
-    const program = startProgram(new URL('examples/readme.js', new URL('dist/', root)));
+    const program = startProgram(new URL('readme.js', built));
     await program.waitFor('1. running');
     program.child.kill('SIGINT');
     const { code, stdout, stderr } = await program.exited();
@@ -30,36 +46,44 @@ describe('examples', guard, () => {
     ]);
   });
 
-  it('examples/daemon prints each shutdown step in order on SIGTERM and exits 0', async () => {
-    const daemon = startProgram(new URL('examples/daemon.js', new URL('dist/', root)));
-    await daemon.waitFor('running with 3 tasks');
+  it('examples/daemon drains its HTTP server and prints each shutdown step in order on SIGTERM', async () => {
+    const daemon = startProgram(new URL('examples/daemon.js', new URL('dist/', root)), { PORT: '0', DRAIN_DELAY: '300' });
+    await daemon.waitFor('press Ctrl-C to stop');
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(daemon.stdout())![1]);
+    assert.equal((await fetchText(port, '/ready')).status, 200);
+    const slow = fetchText(port, '/slow');
+    await new Promise((resolve) => setTimeout(resolve, 100));
     daemon.child.kill('SIGTERM');
+    await daemon.waitFor('shutdown began');
+    assert.equal((await fetchText(port, '/ready')).status, 503, 'readiness fails during drainDelay');
     const { code, stdout, stderr } = await daemon.exited();
     assert.equal(code, 0, stderr);
-    const steps = stdout
-      .trim()
-      .split('\n')
-      .map((line) => line.replace(/^\s*\+\d+ ms\s+/, '').replace(/\d+/g, 'N'));
+    assert.deepEqual(await slow, { status: 200, body: 'slow response\n', connection: 'close' });
+    const steps = stdout.trim().split('\n').map((line) => line.replace(/^\s*\+\d+ ms\s+/, ''));
     const position = (prefix: string) => {
       const index = steps.findIndex((line) => line.startsWith(prefix));
       assert.ok(index >= 0, `missing "${prefix}" in ${stdout}`);
       return index;
     };
-    assert.ok(position('flush: shutdown began') < position('flush: done'));
-    for (const task of ['worker: stopped', 'heartbeat: stopped', 'flush: done']) {
-      assert.ok(position(task) < position('database: closing'), `${task} before the database closes`);
-    }
-    assert.ok(position('database: closing') < position('database: closed'));
-    assert.ok(position('database: closed') < position('deferred: registered first'));
-    assert.equal(steps.at(-1), 'stopped (signal SIGTERM) in N ms: N cancelled, N stragglers, N errors, exit N');
-    assert.match(stdout, /: 2 cancelled, 0 stragglers, 0 errors, exit 0/);
+    const order = [
+      'shutdown began',
+      'onShutdown: deregistering',
+      'worker: stopped',
+      'http: closing the server',
+      'database: closing',
+      'database: closed',
+      'deferred: registered first',
+    ];
+    for (let i = 1; i < order.length; i++) assert.ok(position(order[i - 1]!) < position(order[i]!), `${order[i - 1]} before ${order[i]}`);
+    assert.ok(position('heartbeat: stopped') < position('http: closing the server'));
     assert.match(stderr, /received SIGTERM, shutting down "daemon"/);
+    assert.match(stderr, /"daemon" stopped in \d+ ms \(drain \d+ ms, tasks \d+ ms, disposal \d+ ms\): 2 cancelled, 0 stragglers, 0 errors; exit code 0/);
   });
 });
 
 describe('examples/run', guard, () => {
   it('stops on SIGTERM: onShutdown, then the worker, then the queue; exit 0', async () => {
-    const program = startProgram(new URL('examples/run.js', new URL('dist/', root)));
+    const program = startProgram(new URL('run.js', built));
     await program.waitFor('worker: finished job a');
     program.child.kill('SIGTERM');
     const { code, stdout, stderr } = await program.exited();
@@ -76,7 +100,7 @@ describe('examples/run', guard, () => {
   });
 
   it('runs to the end by itself when the queue is empty only on a signal', async () => {
-    const program = startProgram(new URL('examples/run.js', new URL('dist/', root)));
+    const program = startProgram(new URL('run.js', built));
     await program.waitFor('worker: stopped');
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(program.child.exitCode, null, 'run() keeps the daemon alive after its work is done');

@@ -1,0 +1,133 @@
+/**
+ * `stopChildProcess`: stops a child process the way an init system does. It sends SIGTERM (or
+ * the signal you choose), waits for the child to exit, and sends SIGKILL when its time is up.
+ * A child started with `detached: true` leads its own process group; then the whole group gets
+ * each signal and is waited for, so grandchildren do not outlive the daemon.
+ *
+ * @module
+ */
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, readdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { invalidArgType } from './errors.js';
+import { type GracePeriodOptions, startGracePeriod } from './graceful.js';
+import { signalNumber, validateSignals } from './signals.js';
+
+/** Options for {@link stopChildProcess}. */
+export interface StopChildProcessOptions extends GracePeriodOptions {
+  /** The signal that asks the child to stop. Default: `'SIGTERM'`. */
+  readonly signal?: NodeJS.Signals;
+  /**
+   * Signal the child's whole process group. Default: whether the child leads its own group, as
+   * `spawn(..., { detached: true })` makes it (read from `/proc` on Linux; elsewhere false).
+   */
+  readonly group?: boolean;
+}
+
+/** How often a process group is checked for members once its leader has exited. */
+const groupPollMs = 25;
+
+/**
+ * Stops `child`: its signal, then SIGKILL at the deadline. Resolves once the child (and, for a
+ * group, every member) has exited; at once if it already had.
+ *
+ * @example
+ * ```ts
+ * import { spawn } from 'node:child_process';
+ * import { Supervisor, stopChildProcess } from 'supervise';
+ * const sup = new Supervisor();
+ * const ffmpeg = sup.adopt(spawn('ffmpeg', args, { detached: true }), stopChildProcess);
+ * ```
+ * @throws TypeError for a value that is not a ChildProcess, or a bad option.
+ */
+export function stopChildProcess(child: ChildProcess, options?: StopChildProcessOptions): Promise<void> {
+  if (typeof child !== 'object' || child === null || typeof (child as ChildProcess).kill !== 'function' || typeof (child as ChildProcess).once !== 'function') {
+    throw invalidArgType('stopChildProcess(child)', 'a ChildProcess', child);
+  }
+  const grace = startGracePeriod(options, 'stopChildProcess');
+  const [signal] = validateSignals([options?.signal ?? 'SIGTERM']) as [NodeJS.Signals];
+  if (options?.group !== undefined && typeof options.group !== 'boolean') throw invalidArgType('stopChildProcess options.group', 'a boolean', options.group);
+  const pid = child.pid;
+  if (pid === undefined || hasExited(child)) return Promise.resolve();
+  const group = options?.group ?? leadsOwnGroup(pid);
+  const target = group ? -pid : pid;
+
+  const exited = hasExited(child) ? Promise.resolve() : once(child, 'exit').then(() => undefined);
+  const polling = { done: false };
+  const stopped = group ? exited.then(() => groupGone(pid, polling)) : exited;
+  send(target, signal);
+  return grace
+    .wait(stopped, () => {
+      send(target, 'SIGKILL');
+      return `forced: SIGKILL to ${group ? 'process group' : 'pid'} ${pid} after ${signal}`;
+    })
+    .then(() => undefined)
+    .finally(() => {
+      polling.done = true; // a forced stop's last wait is over: no poll may keep the process alive
+    });
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Sends a signal, ignoring a process (group) that is already gone. */
+function send(target: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(target, signalNumber(signal));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
+/** Resolves once no process of the group `pgid` is left running, or once `polling.done` is set. */
+async function groupGone(pgid: number, polling: { done: boolean }): Promise<void> {
+  while (!polling.done && groupRuns(pgid)) await sleep(groupPollMs);
+}
+
+/**
+ * Whether a process of the group `pgid` still runs. `kill(-pgid, 0)` also succeeds while the
+ * only members left have exited but are not reaped yet: zombies. A member orphaned by its
+ * leader's exit is reaped by init, which may take seconds, or, with node as PID 1 in a container
+ * (no init), never; so on Linux the members are looked up in /proc and zombies do not count.
+ */
+function groupRuns(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true; // no /proc: trust kill()
+  }
+  let seen = false;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(Number(entry));
+    if (fields === undefined || Number(fields[2]) !== pgid) continue;
+    if (fields[0] !== 'Z' && fields[0] !== 'X') return true;
+    seen = true;
+  }
+  // Only zombies: stopped. No member found at all: /proc does not show this group, so trust kill().
+  return !seen;
+}
+
+/** The fields of /proc/<pid>/stat after the command name: state, ppid, pgrp, … (undefined when unreadable). */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `pid` leads its own process group (field 5 of /proc/<pid>/stat, after the command name). */
+function leadsOwnGroup(pid: number): boolean {
+  const fields = statFields(pid);
+  return fields !== undefined && Number(fields[2]) === pid;
+}

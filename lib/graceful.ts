@@ -1,0 +1,85 @@
+/**
+ * The shape every adapter shares: ask politely, wait until a deadline, then force, and say so.
+ *
+ * The deadline is the adapter's own `timeout` when given, else the remaining time of the
+ * supervisor shutdown that is calling it as a disposer, less a margin so the forced stop
+ * finishes before the supervisor's deadline; outside a shutdown, and without a timeout, there
+ * is none. A forced stop inside a shutdown is reported as a straggler, so the exit code (124)
+ * says the deadline passed.
+ *
+ * @module
+ */
+import { invalidArgType } from './errors.js';
+import { checkTimeout } from './options.js';
+import { type DisposalContext, currentDisposal } from './shutdown.js';
+
+/** Options every adapter takes. */
+export interface GracePeriodOptions {
+  /**
+   * Milliseconds to wait for the graceful stop before forcing it. Default: the calling
+   * supervisor's remaining shutdown time, less a small margin; outside a shutdown, no limit.
+   */
+  readonly timeout?: number;
+}
+
+/** @internal A graceful stop under way: read its deadline, then wait and force through it. */
+export interface GracePeriod {
+  /** `performance.now()` time at which to force; Infinity for never. */
+  readonly forceAt: number;
+  /**
+   * Waits for `stopped` until the deadline; then calls `force` and waits for `stopped` again,
+   * at most `forcedWaitMs` more. Resolves true when it had to force.
+   */
+  wait(stopped: Promise<unknown>, force: () => string | undefined, forcedWaitMs?: number): Promise<boolean>;
+}
+
+/**
+ * @internal Starts a grace period. Call it synchronously, first thing in the adapter: the
+ * calling shutdown's context can only be read before the adapter's first `await`.
+ */
+export function startGracePeriod(options: GracePeriodOptions | undefined, what: string): GracePeriod {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidArgType(`${what}: options`, 'an object', options);
+  const timeout = checkTimeout(options?.timeout, undefined, `${what}: options.timeout`);
+  const context = currentDisposal();
+  const now = performance.now();
+  let forceAt = Infinity;
+  if (timeout !== undefined) forceAt = now + timeout;
+  else if (context !== undefined && context.deadlineAt !== Infinity) {
+    const remaining = Math.max(0, context.deadlineAt - now);
+    forceAt = now + remaining - Math.min(500, remaining * 0.2);
+  }
+  return { forceAt, wait: (stopped, force, forcedWaitMs = 2_000) => waitThenForce(forceAt, context, stopped, force, forcedWaitMs) };
+}
+
+async function waitThenForce(
+  forceAt: number,
+  context: DisposalContext | undefined,
+  stopped: Promise<unknown>,
+  force: () => string | undefined,
+  forcedWaitMs: number,
+): Promise<boolean> {
+  if (forceAt === Infinity) {
+    await stopped;
+    return false;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'expired'>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, forceAt - performance.now()), 'expired');
+  });
+  try {
+    if ((await Promise.race([stopped, expired])) !== 'expired') return false;
+  } finally {
+    clearTimeout(timer);
+  }
+  const forced = force();
+  if (forced !== undefined) context?.forced(forced);
+  const cap = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, forcedWaitMs);
+  });
+  try {
+    await Promise.race([stopped, cap]);
+  } finally {
+    clearTimeout(timer);
+  }
+  return true;
+}

@@ -1,0 +1,264 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import http2 from 'node:http2';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Supervisor, closeServer } from '../lib/index.js';
+import { type Fixture, killFixtures, startFixture } from './helpers.js';
+
+after(killFixtures);
+
+const guard = { timeout: 120_000, concurrency: false };
+
+interface Outcome {
+  readonly status?: number;
+  readonly body?: string;
+  readonly connection?: string;
+  readonly error?: string;
+}
+
+/** One GET; never rejects: the outcome says what happened. */
+function get(port: number, path: string, agent: http.Agent | false): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const request = http.get({ host: '127.0.0.1', port, path, agent }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode!, body, connection: response.headers.connection ?? '' }));
+      response.on('error', (error: NodeJS.ErrnoException) => resolve({ status: response.statusCode!, error: error.code ?? error.message }));
+    });
+    request.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
+    request.setTimeout(30_000, () => request.destroy(new Error('client timeout')));
+  });
+}
+
+async function listen(server: net.Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+describe('closeServer, in this process', guard, () => {
+  it('closes idle keep-alive connections at once and answers in-flight requests with Connection: close', async () => {
+    const sup = new Supervisor({ signals: false, logger: false });
+    const server = sup.adopt(http.createServer((req, res) => {
+      if (req.url === '/slow') setTimeout(() => res.end('slow'), 200);
+      else res.end('fast');
+    }), closeServer);
+    const port = await listen(server);
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      const idle = await get(port, '/', agent); // leaves one idle keep-alive connection
+      assert.equal(idle.connection, 'keep-alive');
+      const inFlight = get(port, '/slow', agent);
+      await sleep(50);
+      const startedAt = performance.now();
+      const report = await sup.shutdown();
+      const slow = await inFlight;
+      assert.deepEqual(slow, { status: 200, body: 'slow', connection: 'close' });
+      assert.deepEqual(report.stragglers, []);
+      assert.equal(report.exitCode, 0);
+      assert.ok(performance.now() - startedAt < 5_000, 'did not wait for the keep-alive timeout');
+      assert.equal(server.listening, false);
+      assert.equal((await get(port, '/', false)).error, 'ECONNREFUSED');
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('a response whose headers were already sent still closes its connection when it ends', async () => {
+    const sup = new Supervisor({ signals: false, logger: false });
+    const server = sup.adopt(http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('part 1, ');
+      setTimeout(() => res.end('part 2'), 200);
+    }), closeServer);
+    const port = await listen(server);
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      const streaming = get(port, '/', agent);
+      await sleep(50);
+      const report = await sup.shutdown();
+      assert.deepEqual(await streaming, { status: 200, body: 'part 1, part 2', connection: 'keep-alive' });
+      assert.equal(report.exitCode, 0);
+      assert.deepEqual(report.stragglers, []);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('destroys a request that never finishes at its timeout, and reports it as forced', async () => {
+    const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 5_000 });
+    const server = http.createServer(() => {});
+    sup.adopt(server, closeServer.with({ timeout: 200 }));
+    const port = await listen(server);
+    const hanging = get(port, '/hang', false);
+    await sleep(50);
+    const report = await sup.shutdown();
+    assert.equal((await hanging).error, 'ECONNRESET');
+    assert.equal(report.exitCode, 124);
+    assert.equal(report.stragglers.length, 1);
+    assert.match(report.stragglers[0]!.name, /forced: .*destroyed at the deadline/);
+  });
+
+  it('without a timeout, forces the close just before the supervisor deadline', async () => {
+    const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 400 });
+    const server = sup.adopt(http.createServer(() => {}), closeServer);
+    const port = await listen(server);
+    const hanging = get(port, '/hang', new http.Agent({ keepAlive: true }));
+    await sleep(50);
+    const report = await sup.shutdown();
+    assert.equal((await hanging).error, 'ECONNRESET');
+    assert.equal(report.exitCode, 124);
+    assert.equal(report.stragglers.length, 1, 'reported once, as forced, not also as a late disposer');
+    assert.match(report.stragglers[0]!.name, /^closeServer \(forced: 1 connection\(s\) destroyed at the deadline\)$/);
+    assert.ok(report.durationMs < 400, `finished before the deadline (${report.durationMs} ms)`);
+  });
+
+  it('works on a server it never saw: in-flight requests finish and the connection closes once idle', async () => {
+    const server = http.createServer((_req, res) => setTimeout(() => res.end('done'), 150));
+    const port = await listen(server);
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      const inFlight = get(port, '/', agent);
+      await sleep(50);
+      const startedAt = performance.now();
+      await closeServer(server);
+      assert.equal((await inFlight).status, 200);
+      assert.ok(performance.now() - startedAt < 3_000, 'did not wait for the keep-alive timeout');
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('resolves at once for a server that is not listening', async () => {
+    await closeServer(http.createServer());
+  });
+
+  it('closes HTTP/2 sessions with GOAWAY after their streams finish', async () => {
+    const sup = new Supervisor({ signals: false, logger: false });
+    const server = sup.adopt(http2.createServer(), closeServer);
+    server.on('stream', (stream) => {
+      setTimeout(() => {
+        stream.respond({ ':status': 200 });
+        stream.end('h2 done');
+      }, 150);
+    });
+    const port = await listen(server);
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    try {
+      const goaway = new Promise<void>((resolve) => client.once('goaway', () => resolve()));
+      const request = client.request({ ':path': '/' });
+      let body = '';
+      request.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      const ended = new Promise<void>((resolve) => request.on('end', resolve));
+      await sleep(50);
+      const report = await sup.shutdown();
+      await ended;
+      await goaway;
+      assert.equal(body, 'h2 done');
+      assert.deepEqual(report.stragglers, []);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('destroys the open sockets of a net server at its timeout', async () => {
+    const sup = new Supervisor({ signals: false, logger: false });
+    const server = net.createServer(() => {});
+    sup.adopt(server, closeServer.with({ timeout: 150 }));
+    const port = await listen(server);
+    const socket = net.connect(port, '127.0.0.1');
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const report = await sup.shutdown();
+    await closed;
+    assert.equal(report.exitCode, 124);
+    assert.match(report.stragglers[0]!.name, /1 connection\(s\) destroyed/);
+  });
+
+  it('rejects what is not a server, at the call', () => {
+    assert.throws(() => closeServer({} as net.Server), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => closeServer(http.createServer(), { timeout: -1 }), RangeError);
+  });
+});
+
+describe('closeServer under real load, in a child process', guard, () => {
+  async function startDaemon(env: Record<string, string>): Promise<{ daemon: Fixture; port: number }> {
+    const daemon = startFixture('http-daemon', env);
+    await daemon.waitFor('listening ');
+    const port = Number(/listening (\d+)/.exec(daemon.stdout())![1]);
+    return { daemon, port };
+  }
+
+  it('drains: every accepted request completes with 200, readiness answers 503 during drainDelay, new connections are refused after', async () => {
+    const { daemon, port } = await startDaemon({ DRAIN_DELAY: '600', SHUTDOWN_TIMEOUT: '10000' });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    const outcomes: Outcome[] = [];
+    let inFlight = 0;
+    let inFlightAtSignal = 0;
+    const inFlightAtSignalOutcomes: Promise<Outcome>[] = [];
+    // The requests below are sent on purpose just before the signal, so they are surely in flight.
+    const started = performance.now();
+    // 8 clients, each a steady stream of keep-alive requests: bounded in count and time.
+    const clients = Array.from({ length: 8 }, async () => {
+      for (let i = 0; i < 200 && performance.now() - started < 15_000; i++) {
+        inFlight++;
+        const result = await get(port, '/slow?ms=30', agent);
+        inFlight--;
+        outcomes.push(result);
+        if (result.error !== undefined) break; // the server has closed on us: stop this client
+      }
+    });
+    // Track which requests were in flight when the signal was sent.
+    const trackInFlight = (promise: Promise<Outcome>) => inFlightAtSignalOutcomes.push(promise);
+    await sleep(400);
+    for (let i = 0; i < 4; i++) trackInFlight(get(port, `/slow?ms=${100 + i * 50}`, agent));
+    await sleep(20);
+    inFlightAtSignal = inFlight + inFlightAtSignalOutcomes.length;
+    daemon.child.kill('SIGTERM');
+    await sleep(150);
+    const readiness = await get(port, '/ready', false); // a new connection, as a kubelet probe makes
+    const duringDrain = await get(port, '/', false);
+    await daemon.waitFor('closing server');
+    await sleep(100);
+    const afterClose = await get(port, '/', false);
+    await Promise.all(clients);
+    const atSignal = await Promise.all(inFlightAtSignalOutcomes);
+    const { code, stdout, stderr } = await daemon.exited();
+    agent.destroy();
+
+    const answered = outcomes.filter((o) => o.status !== undefined);
+    const failedAnswers = answered.filter((o) => o.status !== 200 || o.error !== undefined || o.body !== 'slow done');
+    const refused = outcomes.filter((o) => o.error !== undefined);
+    console.log(
+      `drain: ${inFlightAtSignal} requests in flight at the signal, ${answered.length} completed, ` +
+        `${failedAnswers.length} failed, ${refused.length} not accepted (server closed the idle connection or refused it)`,
+    );
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(readiness.status, 503);
+    assert.equal(duringDrain.status, 200, 'still serving new connections during drainDelay');
+    assert.equal(afterClose.error, 'ECONNREFUSED');
+    assert.ok(atSignal.every((o) => o.status === 200 && o.body === 'slow done'), JSON.stringify(atSignal));
+    assert.equal(failedAnswers.length, 0, JSON.stringify(failedAnswers.slice(0, 3)));
+    assert.ok(answered.length > 50, `traffic flowed (${answered.length})`);
+    for (const o of refused) assert.ok(['ECONNRESET', 'ECONNREFUSED', 'socket hang up', 'EPIPE'].includes(o.error!), o.error);
+    const [, accepted, served] = /stopped: (\d+) requests accepted, (\d+) answered/.exec(stdout)!;
+    assert.equal(accepted, served, 'the server answered every request it accepted');
+  });
+
+  it('a client that never finishes: the server is destroyed at the deadline and the exit code says so', async () => {
+    const { daemon, port } = await startDaemon({ SHUTDOWN_TIMEOUT: '500' });
+    const hanging = get(port, '/hang', false);
+    await sleep(100);
+    const sentAt = performance.now();
+    daemon.child.kill('SIGTERM');
+    const { code, stderr } = await daemon.exited();
+    assert.equal(code, 124, stderr);
+    assert.ok(performance.now() - sentAt < 15_000);
+    assert.equal((await hanging).error, 'ECONNRESET');
+    assert.match(stderr, /1 stragglers/);
+  });
+});

@@ -12,7 +12,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { invalidArgType } from './errors.js';
 import { type GracePeriodOptions, startGracePeriod } from './graceful.js';
-import { signalNumber, validateSignals } from './signals.js';
+import { checkSignalName, signalNumber } from './signals.js';
 
 /** Options for {@link stopChildProcess}. */
 export interface StopChildProcessOptions extends GracePeriodOptions {
@@ -46,7 +46,7 @@ export function stopChildProcess(child: ChildProcess, options?: StopChildProcess
     throw invalidArgType('stopChildProcess(child)', 'a ChildProcess', child);
   }
   const grace = startGracePeriod(options, 'stopChildProcess');
-  const [signal] = validateSignals([options?.signal ?? 'SIGTERM']) as [NodeJS.Signals];
+  const signal = checkSignalName(options?.signal ?? 'SIGTERM', 'stopChildProcess options.signal');
   if (options?.group !== undefined && typeof options.group !== 'boolean') throw invalidArgType('stopChildProcess options.group', 'a boolean', options.group);
   const pid = child.pid;
   if (pid === undefined || hasExited(child)) return Promise.resolve();

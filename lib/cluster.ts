@@ -8,7 +8,6 @@
  * @module
  */
 import type { Cluster, Worker } from 'node:cluster';
-import { once } from 'node:events';
 import { invalidArgType } from './errors.js';
 import { type GracePeriodOptions, startGracePeriod } from './graceful.js';
 import { SHUTDOWN_MESSAGE } from './messages.js';
@@ -17,8 +16,9 @@ import { SHUTDOWN_MESSAGE } from './messages.js';
 export interface StopClusterOptions extends GracePeriodOptions {}
 
 /**
- * Asks every live worker of `cluster` to shut down, waits for them, and kills the rest at the
- * deadline. Resolves once every worker has exited. Stop re-forking workers first: check
+ * Asks every live worker of `cluster` to shut down (the `'shutdown'` message to each worker still
+ * connected), waits for them, and kills the rest at the deadline. Resolves once every worker has
+ * exited. Stop re-forking workers first: check
  * `sup.signal.aborted` in your `'exit'` handler.
  *
  * @example
@@ -42,7 +42,9 @@ export function stopCluster(cluster: Cluster, options?: StopClusterOptions): Pro
   }
   const grace = startGracePeriod(options, 'stopCluster');
   const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined && !worker.isDead());
-  const exited = Promise.all(workers.map((worker) => once(worker, 'exit')));
+  // Not events.once(): it would reject on the worker's first 'error' event and stop the wait
+  // while the workers still run.
+  const exited = Promise.all(workers.map((worker) => new Promise((resolve) => worker.once('exit', resolve))));
   for (const worker of workers) ask(worker);
   return grace
     .wait(exited, () => {
@@ -53,15 +55,17 @@ export function stopCluster(cluster: Cluster, options?: StopClusterOptions): Pro
     .then(() => undefined);
 }
 
-/** The message if the IPC channel is up, else SIGTERM. */
+/**
+ * Sends the message, and nothing else. A worker whose IPC channel is down is not signalled: a
+ * cluster worker that loses its channel exits at once (Node does that), unless it left the
+ * cluster itself with `disconnect()`, which is how a worker shuts down gracefully; either way it
+ * is on its way out, maybe shutting down on the terminal's SIGINT, which a SIGTERM would turn into
+ * a forced exit (128 + n). A send that fails (EPIPE: the worker closed its end before this process
+ * saw it) is the same case, so its error is ignored; the callback keeps it from being emitted as an
+ * 'error' event of the worker. Such workers are waited for, and killed at the deadline if need be.
+ */
 function ask(worker: Worker): void {
-  if (worker.isConnected()) {
-    try {
-      worker.send(SHUTDOWN_MESSAGE);
-      return;
-    } catch {
-      // The channel closed between the check and the send: fall back to the signal.
-    }
-  }
-  worker.process.kill('SIGTERM');
+  if (worker.isConnected()) worker.send(SHUTDOWN_MESSAGE, ignore);
 }
+
+function ignore(): void {}

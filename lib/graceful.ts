@@ -1,11 +1,11 @@
 /**
  * The shape every adapter shares: ask politely, wait until a deadline, then force, and say so.
  *
- * The deadline is the adapter's own `timeout` when given, else the remaining time of the
- * supervisor shutdown that is calling it as a disposer, less a margin so the forced stop
- * finishes before the supervisor's deadline; outside a shutdown, and without a timeout, there
- * is none. A forced stop inside a shutdown is reported as a straggler, so the exit code (124)
- * says the deadline passed.
+ * The deadline is the remaining time of the supervisor shutdown that is calling it as a
+ * disposer, less a margin so the forced stop finishes before the supervisor's deadline, or the
+ * adapter's own `timeout` when that is sooner; outside a shutdown, the `timeout` alone, and
+ * without one there is none. A forced stop inside a shutdown is reported as a straggler, so the
+ * exit code (124) says the deadline passed.
  *
  * @module
  */
@@ -18,6 +18,7 @@ export interface GracePeriodOptions {
   /**
    * Milliseconds to wait for the graceful stop before forcing it. Default: the calling
    * supervisor's remaining shutdown time, less a small margin; outside a shutdown, no limit.
+   * Called by a shutdown, it forces at that point at the latest, whatever `timeout` says.
    */
   readonly timeout?: number;
 }
@@ -42,11 +43,13 @@ export function startGracePeriod(options: GracePeriodOptions | undefined, what: 
   const timeout = checkTimeout(options?.timeout, undefined, `${what}: options.timeout`);
   const context = currentDisposal();
   const now = performance.now();
-  let forceAt = Infinity;
-  if (timeout !== undefined) forceAt = now + timeout;
-  else if (context !== undefined && context.deadlineAt !== Infinity) {
+  let forceAt = timeout === undefined ? Infinity : now + timeout;
+  if (context !== undefined && context.deadlineAt !== Infinity) {
+    // Never later than the calling shutdown allows, even with a longer `timeout`: once that
+    // deadline has passed the process may exit (run() does), and what was never forced (a child
+    // process that ignores SIGTERM) would outlive it.
     const remaining = Math.max(0, context.deadlineAt - now);
-    forceAt = now + remaining - Math.min(500, remaining * 0.2);
+    forceAt = Math.min(forceAt, now + remaining - Math.min(500, remaining * 0.2));
   }
   return { forceAt, wait: (stopped, force, forcedWaitMs = 2_000) => waitThenForce(forceAt, context, stopped, force, forcedWaitMs) };
 }

@@ -34,15 +34,19 @@ export function validateSignals(value: unknown): readonly NodeJS.Signals[] {
   if (!Array.isArray(value)) throw invalidArgType('options.signals', 'an array of signal names or false', value);
   const seen = new Set<NodeJS.Signals>();
   for (const name of value as unknown[]) {
-    if (typeof name !== 'string' || !Object.hasOwn(constants.signals, name)) {
-      throw Object.assign(new TypeError(`options.signals: unknown signal ${JSON.stringify(name)}`), {
-        code: 'ERR_UNKNOWN_SIGNAL',
-      });
-    }
-    if (uncatchable.has(name)) throw invalidArgValue('options.signals', 'signals a process can catch', name);
-    seen.add(name as NodeJS.Signals);
+    const signal = checkSignalName(name, 'options.signals');
+    if (uncatchable.has(signal)) throw invalidArgValue('options.signals', 'signals a process can catch', name);
+    seen.add(signal);
   }
   return Object.freeze([...seen]);
+}
+
+/** @internal Checks that `name` is a signal of this platform, for sending it. */
+export function checkSignalName(name: unknown, what: string): NodeJS.Signals {
+  if (typeof name !== 'string' || !Object.hasOwn(constants.signals, name)) {
+    throw Object.assign(new TypeError(`${what}: unknown signal ${JSON.stringify(name)}`), { code: 'ERR_UNKNOWN_SIGNAL' });
+  }
+  return name as NodeJS.Signals;
 }
 
 /** The number of a signal, for the 128 + n exit code shells and supervisors expect. */

@@ -148,7 +148,12 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
     if (this._keepsProcessAlive) {
       subscribe(this, this._options.signals);
-      if (stoppedByMessage()) shutdownOnMessage(this);
+      if (stoppedByMessage()) {
+        shutdownOnMessage(this);
+        // A cluster worker's (or PM2 app's) IPC channel keeps the process alive: once this root has
+        // stopped, let go of it, so the process can end as it would without a channel.
+        void this.done.then(() => setImmediate(releaseChannel));
+      }
     }
   }
 
@@ -536,6 +541,10 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
       `Cannot ${what}: supervisor "${this.name}" is ${this.state} (shutdown cause: ${this._cause ?? 'none'})`,
     );
   }
+}
+
+function releaseChannel(): void {
+  if (process.connected) process.disconnect();
 }
 
 function summary(error: unknown): string {

@@ -40,7 +40,7 @@ import { asyncDisposeSymbol } from './ponyfill.js';
 import { Disposer, disposerForAdopt, disposerForDefer, disposerForUse } from './resources.js';
 import { type Deadline, type ShutdownCause, type ShutdownReport, type Straggler, shutdownSequence, timedOut } from './shutdown.js';
 import { type SignalSubscriber, holdProcess, releaseProcess, subscribe, unsubscribe } from './signals.js';
-import { FULFILLED, REJECTED, RUNNING, type SpawnOptions, Task, type TaskFunction, type TaskOwner, watch } from './task.js';
+import { RUNNING, type SpawnOptions, Task, type TaskFunction, type TaskOwner } from './task.js';
 
 /** Where a supervisor is in its life. */
 export type SupervisorState = 'running' | 'stopping' | 'stopped';
@@ -232,21 +232,15 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     try {
       result = fn.length === 0 ? (fn as () => T | PromiseLike<T>)() : fn(task.signal);
     } catch (error) {
-      task._state = task._stateOnRejection(error);
-      task._outcome = error;
+      task._settleSync(true, error);
       this.taskSettled(task, error);
       return task;
     }
-    if (result instanceof Promise) {
-      task._promise = result;
-      watch(task, result);
-    } else if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<T>).then === 'function') {
-      const promise = Promise.resolve(result);
-      task._promise = promise;
-      watch(task, promise);
+    if (result instanceof Promise) task._track(result);
+    else if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<T>).then === 'function') {
+      task._track(Promise.resolve(result));
     } else {
-      task._state = FULFILLED;
-      task._outcome = result;
+      task._settleSync(false, result);
       this.taskSettled(task, undefined);
     }
     return task;
@@ -389,7 +383,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     let count = 0;
     for (let task = this._head; task !== undefined; ) {
       const next = task._next;
-      if (!task._shield && task._reason === undefined) {
+      if (task._cancellable()) {
         task._abort(reason);
         count++;
       }
@@ -441,7 +435,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     else next._prev = prev;
     task._prev = task._next = undefined;
     if (--this._size === 0) this.#becameIdle();
-    if (task._state === REJECTED) this.#taskFailed(task, error);
+    if (task._failed()) this.#taskFailed(task, error);
   }
 
   /** The registry went from empty to one task. */

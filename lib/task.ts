@@ -38,11 +38,23 @@ export interface TaskOwner {
   taskSettled(task: Task, error: unknown): void;
 }
 
-/** @internal Task states as small integers: the array index is the public name. */
+/**
+ * @internal A task's state and flags share one small integer: the low two bits are the state,
+ * an index into `stateNames`; the others are flags. One field instead of four keeps the handle,
+ * the only per-task object, small.
+ */
 export const RUNNING = 0;
 /** @internal */ export const FULFILLED = 1;
 /** @internal */ export const REJECTED = 2;
 /** @internal */ export const CANCELLED = 3;
+const STATE = 3;
+const SHIELD = 4;
+/** `_cancel` holds the abort reason, or the controller once one exists. */
+const CANCEL_REQUESTED = 8;
+/** `_cancel` holds an AbortController. */
+const HAS_CONTROLLER = 16;
+/** The task settled synchronously: `_result` is its value or error, not a promise. */
+const SETTLED_SYNC = 32;
 const stateNames: readonly TaskState[] = ['running', 'fulfilled', 'rejected', 'cancelled'];
 
 let lastId = 0;
@@ -77,16 +89,12 @@ export class Task<T = unknown> implements PromiseLike<T> {
   readonly id: number;
   /** @internal */ _owner: TaskOwner;
   /** @internal */ _name: string;
-  /** @internal */ _shield: boolean;
-  /** @internal */ _state = RUNNING;
-  /** @internal The abort reason once cancelled; `undefined` while not cancelled. */
-  _reason: unknown = undefined;
-  /** @internal Created on first read of the signal. */
-  _controller: AbortController | undefined = undefined;
-  /** @internal The function's promise; for a task that settled synchronously, made on first `then`. */
-  _promise: Promise<T> | undefined = undefined;
-  /** @internal The synchronous result or error, for a task that never went async. */
-  _outcome: unknown = undefined;
+  /** @internal State and flags (see the constants above). */
+  _flags: number;
+  /** @internal The function's promise; for a task that settled synchronously, its value or error. */
+  _result: unknown = undefined;
+  /** @internal The AbortController once the signal was read; before that, the abort reason once cancelled. */
+  _cancel: unknown = undefined;
   /** @internal Milliseconds on the performance clock, for the age of stragglers. */
   _startedAt: number;
   /** @internal Registry links: tasks are an intrusive list in their supervisor. */
@@ -98,7 +106,7 @@ export class Task<T = unknown> implements PromiseLike<T> {
     this.id = nextId();
     this._owner = owner;
     this._name = name;
-    this._shield = shield;
+    this._flags = shield ? SHIELD : 0;
     this._startedAt = Math.floor(performance.now());
   }
 
@@ -109,12 +117,12 @@ export class Task<T = unknown> implements PromiseLike<T> {
 
   /** Where the task is in its life. */
   get state(): TaskState {
-    return stateNames[this._state] as TaskState;
+    return stateNames[this._flags & STATE] as TaskState;
   }
 
   /** Whether shutdown leaves this task's signal alone (it still waits for the task). */
   get shielded(): boolean {
-    return this._shield;
+    return (this._flags & SHIELD) !== 0;
   }
 
   /**
@@ -122,11 +130,12 @@ export class Task<T = unknown> implements PromiseLike<T> {
    * Reading it is what creates it, for a function that declared no parameter.
    */
   get signal(): AbortSignal {
-    let controller = this._controller;
-    if (controller === undefined) {
-      controller = this._controller = new AbortController();
-      if (this._reason !== undefined) controller.abort(this._reason);
-    }
+    const flags = this._flags;
+    if ((flags & HAS_CONTROLLER) !== 0) return (this._cancel as AbortController).signal;
+    const controller = new AbortController();
+    if ((flags & CANCEL_REQUESTED) !== 0) controller.abort(this._cancel);
+    this._cancel = controller;
+    this._flags = flags | HAS_CONTROLLER;
     return controller.signal;
   }
 
@@ -137,7 +146,7 @@ export class Task<T = unknown> implements PromiseLike<T> {
    * cancelled.
    */
   cancel(reason?: unknown): void {
-    if (this._state !== RUNNING || this._reason !== undefined) return;
+    if ((this._flags & (STATE | CANCEL_REQUESTED)) !== RUNNING) return;
     this._abort(reason === undefined ? new DOMException(`Task "${this.name}" was cancelled`, 'AbortError') : reason);
   }
 
@@ -146,18 +155,43 @@ export class Task<T = unknown> implements PromiseLike<T> {
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    let promise = this._promise;
-    if (promise === undefined) {
-      promise = this._promise =
-        this._state === FULFILLED ? Promise.resolve(this._outcome as T) : Promise.reject(this._outcome);
+    const flags = this._flags;
+    if ((flags & SETTLED_SYNC) !== 0) {
+      // A promise made on first use only: a synchronous task that nobody awaits costs none.
+      this._result = (flags & STATE) === FULFILLED ? Promise.resolve(this._result as T) : Promise.reject(this._result);
+      this._flags = flags & ~SETTLED_SYNC;
     }
-    return promise.then(onfulfilled, onrejected);
+    return (this._result as Promise<T>).then(onfulfilled, onrejected);
+  }
+
+  /** @internal Whether shutdown should abort this task: unshielded and not cancelled yet. */
+  _cancellable(): boolean {
+    return (this._flags & (SHIELD | CANCEL_REQUESTED)) === 0;
   }
 
   /** @internal Cancels with a reason the caller owns; shutdown passes one shared object to every task. */
   _abort(reason: unknown): void {
-    this._reason = reason;
-    this._controller?.abort(reason);
+    const flags = this._flags;
+    this._flags = flags | CANCEL_REQUESTED;
+    if ((flags & HAS_CONTROLLER) !== 0) (this._cancel as AbortController).abort(reason);
+    else this._cancel = reason;
+  }
+
+  /** @internal The function returned a promise: settle when it does. */
+  _track(promise: Promise<T>): void {
+    this._result = promise;
+    watch(this, promise);
+  }
+
+  /** @internal The function returned (not a promise) or threw. */
+  _settleSync(failed: boolean, outcome: unknown): void {
+    this._result = outcome;
+    this._flags = (this._flags & ~STATE) | SETTLED_SYNC | (failed ? this._stateOnRejection(outcome) : FULFILLED);
+  }
+
+  /** @internal Whether the task ended in failure: rejected with something other than its cancellation. */
+  _failed(): boolean {
+    return (this._flags & STATE) === REJECTED;
   }
 
   /** @internal Milliseconds since spawn. */
@@ -167,8 +201,10 @@ export class Task<T = unknown> implements PromiseLike<T> {
 
   /** @internal How a rejection ends the task: a cancelled task that rejects with its reason or an AbortError was cancelled. */
   _stateOnRejection(error: unknown): number {
-    if (this._reason === undefined) return REJECTED;
-    if (error === this._reason) return CANCELLED;
+    const flags = this._flags;
+    if ((flags & CANCEL_REQUESTED) === 0) return REJECTED;
+    const reason = (flags & HAS_CONTROLLER) !== 0 ? (this._cancel as AbortController).signal.reason : this._cancel;
+    if (error === reason) return CANCELLED;
     return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError'
       ? CANCELLED
       : REJECTED;
@@ -176,22 +212,22 @@ export class Task<T = unknown> implements PromiseLike<T> {
 
   /** Shows id, name and state in `console.log` and `util.inspect`. */
   [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return `Task { id: ${this.id}, name: ${JSON.stringify(this.name)}, state: '${this.state}'${this._shield ? ', shielded' : ''} }`;
+    return `Task { id: ${this.id}, name: ${JSON.stringify(this.name)}, state: '${this.state}'${this.shielded ? ', shielded' : ''} }`;
   }
 }
 
 /**
- * @internal Settles `task` once its function's promise settles. The two arrows are the only
+ * Settles `task` once its function's promise settles. The two arrows are the only
  * per-task closures supervise allocates; they share one context holding the task.
  */
-export function watch(task: Task, promise: Promise<unknown>): void {
+function watch(task: Task, promise: Promise<unknown>): void {
   promise.then(
     () => {
-      task._state = FULFILLED;
+      task._flags = (task._flags & ~STATE) | FULFILLED;
       task._owner.taskSettled(task, undefined);
     },
     (error: unknown) => {
-      task._state = task._stateOnRejection(error);
+      task._flags = (task._flags & ~STATE) | task._stateOnRejection(error);
       task._owner.taskSettled(task, error);
     },
   );

@@ -47,7 +47,7 @@ describe('examples', guard, () => {
   });
 
   it('examples/daemon drains its HTTP server and prints each shutdown step in order on SIGTERM', async () => {
-    const daemon = startProgram(new URL('examples/daemon.js', new URL('dist/', root)), { PORT: '0', DRAIN_DELAY: '300' });
+    const daemon = startProgram(new URL('daemon.js', built), { PORT: '0', DRAIN_DELAY: '300' });
     await daemon.waitFor('press Ctrl-C to stop');
     const port = Number(/127\.0\.0\.1:(\d+)/.exec(daemon.stdout())![1]);
     assert.equal((await fetchText(port, '/ready')).status, 200);

@@ -127,7 +127,8 @@ function logReport(sup: Supervisor, report: ShutdownReport, printed: ReadonlySet
   if (logger === undefined) return;
   for (const error of report.errors) if (!printed.has(error)) logger.error('supervise: error:', error);
   const phases = sup._phaseDurations;
-  const timing = phases === undefined ? '' : ` (${phases.beforeCancelMs >= 1 ? `drain ${ms(phases.beforeCancelMs)}, ` : ''}tasks ${ms(phases.tasksMs)}, disposal ${ms(phases.disposeMs)})`;
+  const drains = sup._options.drainDelay > 0 || sup._beforeCancel !== undefined;
+  const timing = phases === undefined ? '' : ` (${drains ? `drain ${ms(phases.beforeCancelMs)}, ` : ''}tasks ${ms(phases.tasksMs)}, disposal ${ms(phases.disposeMs)})`;
   logger.warn(
     `supervise: "${sup.name}" stopped in ${ms(report.durationMs)}${timing}: ${report.cancelled} cancelled, ` +
       `${report.stragglers.length} stragglers, ${report.errors.length} errors; exit code ${report.exitCode}`,

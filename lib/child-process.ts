@@ -14,7 +14,14 @@ import { invalidArgType } from './errors.js';
 import { type GracePeriodOptions, startGracePeriod } from './graceful.js';
 import { checkSignalName, signalNumber } from './signals.js';
 
-/** Options for {@link stopChildProcess}. */
+/**
+ * Options for {@link stopChildProcess}.
+ *
+ * @example
+ * ```ts
+ * sup.adopt(child, (c) => stopChildProcess(c, { signal: 'SIGINT', timeout: 3_000 }));
+ * ```
+ */
 export interface StopChildProcessOptions extends GracePeriodOptions {
   /** The signal that asks the child to stop. Default: `'SIGTERM'`. */
   readonly signal?: NodeJS.Signals;

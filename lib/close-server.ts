@@ -17,7 +17,14 @@ import { invalidArgType } from './errors.js';
 import { type GracePeriodOptions, startGracePeriod } from './graceful.js';
 import { onAdopt } from './resources.js';
 
-/** Options for {@link closeServer}. */
+/**
+ * Options for {@link closeServer}.
+ *
+ * @example
+ * ```ts
+ * sup.adopt(server, closeServer.with({ timeout: 5_000 }));
+ * ```
+ */
 export interface CloseServerOptions extends GracePeriodOptions {}
 
 /** What `closeServer` knows of a server it watched from adoption. */
@@ -109,6 +116,11 @@ Object.defineProperty(closeServer, onAdopt, { value: watch });
 /**
  * `closeServer` with options, for `adopt`: `sup.adopt(server, closeServer.with({ timeout: 5_000 }))`.
  * Unlike a wrapping arrow function, it still watches the server's connections from adoption.
+ *
+ * @example
+ * ```ts
+ * sup.adopt(http.createServer(app), closeServer.with({ timeout: 5_000 }));
+ * ```
  */
 closeServer.with = function withOptions(options: CloseServerOptions): (server: NetServer) => Promise<void> {
   const close = (server: NetServer) => closeServer(server, options);

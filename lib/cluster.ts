@@ -12,7 +12,14 @@ import { invalidArgType } from './errors.js';
 import { type GracePeriodOptions, startGracePeriod } from './graceful.js';
 import { SHUTDOWN_MESSAGE } from './messages.js';
 
-/** Options for {@link stopCluster}. */
+/**
+ * Options for {@link stopCluster}.
+ *
+ * @example
+ * ```ts
+ * sup.adopt(cluster, (c) => stopCluster(c, { timeout: 20_000 }));
+ * ```
+ */
 export interface StopClusterOptions extends GracePeriodOptions {}
 
 /**
@@ -24,7 +31,7 @@ export interface StopClusterOptions extends GracePeriodOptions {}
  * @example
  * ```ts
  * import cluster from 'node:cluster';
- * import { Supervisor, stopCluster } from 'supervise';
+ * import { Supervisor, run, stopCluster } from 'supervise';
  * if (cluster.isPrimary) {
  *   const sup = new Supervisor({ name: 'primary' });
  *   for (let i = 0; i < 4; i++) cluster.fork();

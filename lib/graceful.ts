@@ -13,7 +13,14 @@ import { invalidArgType } from './errors.js';
 import { checkTimeout } from './options.js';
 import { type DisposalContext, currentDisposal } from './shutdown.js';
 
-/** Options every adapter takes. */
+/**
+ * Options every adapter takes.
+ *
+ * @example
+ * ```ts
+ * await stopChildProcess(child, { timeout: 2_000 });   // SIGKILL after 2 s
+ * ```
+ */
 export interface GracePeriodOptions {
   /**
    * Milliseconds to wait for the graceful stop before forcing it. Default: the calling

@@ -11,13 +11,28 @@ import cluster from 'node:cluster';
 import { invalidArgType } from './errors.js';
 import type { Supervisor } from './supervisor.js';
 
-/** Something that emits `'message'` events: `process` (the IPC channel) or a `MessagePort` such as `parentPort`. */
+/**
+ * Something that emits `'message'` events: `process` (the IPC channel) or a `MessagePort` such as `parentPort`.
+ *
+ * @example
+ * ```ts
+ * shutdownOnMessage(sup, parentPort!);   // a worker thread
+ * shutdownOnMessage(sup, process);       // a forked child
+ * ```
+ */
 export interface MessageSource {
   on(event: 'message', listener: (message: unknown) => void): unknown;
   off(event: 'message', listener: (message: unknown) => void): unknown;
 }
 
-/** The message that asks a supervise process, cluster worker or worker thread to shut down. */
+/**
+ * The message that asks a supervise process, cluster worker or worker thread to shut down.
+ *
+ * @example
+ * ```ts
+ * child.send(SHUTDOWN_MESSAGE);   // asks a forked supervise process to shut down gracefully
+ * ```
+ */
 export const SHUTDOWN_MESSAGE = 'shutdown';
 
 /**

@@ -11,6 +11,12 @@ import type { Task } from './task.js';
 /**
  * Where supervise writes its few operational lines (signal received, stragglers, errors that
  * are not kept for a report). `console` fits; so do pino, winston and bunyan loggers.
+  *
+ * @example
+ * ```ts
+ * import pino from 'pino';
+ * const sup = new Supervisor({ logger: pino() });
+ * ```
  */
 export interface Logger {
   warn(...data: unknown[]): void;
@@ -25,10 +31,24 @@ export interface Logger {
  *   does not accumulate errors; a failure during shutdown is still kept.
  * - a function `(error, task) => void`: yours to handle. If it throws, that error is kept and
  *   the tree shuts down.
+  *
+ * @example
+ * ```ts
+ * const sup = new Supervisor({
+ *   onTaskError: (error, task) => metrics.increment('task_failed', { task: task.name }),
+ * });
+ * ```
  */
 export type TaskErrorPolicy = 'shutdown' | 'ignore' | ((error: unknown, task: Task) => void);
 
-/** Options for `new Supervisor()`. */
+/**
+ * Options for `new Supervisor()`.
+ *
+ * @example
+ * ```ts
+ * const sup = new Supervisor({ name: 'api', shutdownTimeout: 15_000, drainDelay: 5_000, logger: false });
+ * ```
+ */
 export interface SupervisorOptions {
   /** Shown in logs and errors. Default: `'supervisor'`. */
   readonly name?: string;
@@ -71,7 +91,14 @@ export interface SupervisorOptions {
   readonly captureSpawnSites?: boolean;
 }
 
-/** Options for `sup.child()`: a child inherits every option it does not set, and never listens to signals. */
+/**
+ * Options for `sup.child()`: a child inherits every option it does not set, and never listens to signals.
+ *
+ * @example
+ * ```ts
+ * const jobs = sup.child({ name: 'jobs', shutdownTimeout: 30_000, onTaskError: 'ignore' });
+ * ```
+ */
 export interface ChildOptions {
   readonly name?: string;
   readonly shutdownTimeout?: number;

@@ -8,7 +8,15 @@
 import { invalidArgType } from './errors.js';
 import { type GracePeriodOptions, startGracePeriod } from './graceful.js';
 
-/** A pool that can close gracefully and be destroyed, as Piscina's can. */
+/**
+ * A pool that can close gracefully and be destroyed, as Piscina's can.
+ *
+ * @example
+ * ```ts
+ * const pool: ClosablePool = new Piscina({ filename });
+ * sup.adopt(pool, closePool);
+ * ```
+ */
 export interface ClosablePool {
   /** Stops taking jobs and resolves once the jobs already given have finished. */
   close(): Promise<unknown>;
@@ -16,7 +24,14 @@ export interface ClosablePool {
   destroy(): Promise<unknown>;
 }
 
-/** Options for {@link closePool}. */
+/**
+ * Options for {@link closePool}.
+ *
+ * @example
+ * ```ts
+ * sup.adopt(pool, (p) => closePool(p, { timeout: 10_000 }));
+ * ```
+ */
 export interface ClosePoolOptions extends GracePeriodOptions {}
 
 /** What Piscina also shows: enough to tell when it has no job left, queued or running. */

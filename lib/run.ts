@@ -20,7 +20,14 @@ import type { ShutdownReport } from './shutdown.js';
 import { holdProcess, releaseProcess } from './signals.js';
 import { Supervisor } from './supervisor.js';
 
-/** Options for {@link run}: every Supervisor option, plus how `run()` owns the process. */
+/**
+ * Options for {@link run}: every Supervisor option, plus how `run()` owns the process.
+ *
+ * @example
+ * ```ts
+ * await run(main, { shutdownTimeout: 15_000, onShutdown: () => registry.deregister(), exitWhenDone: true });
+ * ```
+ */
 export interface RunOptions extends SupervisorOptions {
   /**
    * aiorun's `shutdown_callback`: runs exactly once when shutdown begins, before any task is

@@ -24,7 +24,15 @@ import type { Disposer } from './resources.js';
 import { isHoldingProcess } from './signals.js';
 import type { Supervisor } from './supervisor.js';
 
-/** Why a shutdown began. */
+/**
+ * Why a shutdown began.
+ *
+ * @example
+ * ```ts
+ * const { cause, signal } = await sup.done;
+ * if (cause === 'signal') console.log(`stopped by ${signal}`);
+ * ```
+ */
 export type ShutdownCause =
   /** `sup.shutdown()` was called. */
   | 'shutdown'
@@ -39,7 +47,14 @@ export type ShutdownCause =
   /** The parent supervisor's shutdown reached this child. */
   | 'parent';
 
-/** A task, or a disposer, that had not finished when the deadline passed. */
+/**
+ * A task, or a disposer, that had not finished when the deadline passed.
+ *
+ * @example
+ * ```ts
+ * for (const { name, ageMs } of (await sup.done).stragglers) console.warn(`${name} did not stop (${ageMs} ms old)`);
+ * ```
+ */
 export interface Straggler {
   readonly id: number;
   readonly name: string;
@@ -47,7 +62,16 @@ export interface Straggler {
   readonly ageMs: number;
 }
 
-/** What a shutdown did. Exit codes: 0 clean, 1 an error, 124 the deadline passed with stragglers. */
+/**
+ * What a shutdown did. Exit codes: 0 clean, 1 an error, 124 the deadline passed with stragglers.
+ *
+ * @example
+ * ```ts
+ * const report = await sup.shutdown();
+ * for (const error of report.errors) console.error(error);
+ * process.exitCode = report.exitCode;
+ * ```
+ */
 export interface ShutdownReport {
   readonly cause: ShutdownCause;
   /** The process signal that started it, when one did (also for children of a root it started). */

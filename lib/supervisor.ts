@@ -42,7 +42,14 @@ import { type Deadline, type ShutdownCause, type ShutdownReport, type Straggler,
 import { type SignalSubscriber, holdProcess, releaseProcess, subscribe, unsubscribe } from './signals.js';
 import { RUNNING, type SpawnOptions, Task, type TaskFunction, type TaskOwner } from './task.js';
 
-/** Where a supervisor is in its life. */
+/**
+ * Where a supervisor is in its life.
+ *
+ * @example
+ * ```ts
+ * if (sup.state === 'running') sup.spawn(work);
+ * ```
+ */
 export type SupervisorState = 'running' | 'stopping' | 'stopped';
 
 const debug = debuglog('supervise');
@@ -83,7 +90,14 @@ class ChildInit {
  * ```
  */
 export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber {
-  /** Resolves with the report once shutdown has finished, however it began. Never rejects. */
+  /**
+   * Resolves with the report once shutdown has finished, however it began. Never rejects.
+   *
+   * @example
+   * ```ts
+   * const report = await sup.done;   // however the shutdown began: signal, failure, shutdown()
+   * ```
+   */
   readonly done: Promise<ShutdownReport>;
 
   /** @internal */ _options: ResolvedOptions;
@@ -157,22 +171,52 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     }
   }
 
-  /** The name given in the options; a child's default is `<parent>/<n>`. */
+  /**
+   * The name given in the options; a child's default is `<parent>/<n>`.
+   *
+   * @example
+   * ```ts
+   * sup.child().name;   // 'supervisor/1'
+   * ```
+   */
   get name(): string {
     return this._options.name;
   }
 
-  /** `running`, then `stopping` from the moment shutdown begins, then `stopped`. */
+  /**
+   * `running`, then `stopping` from the moment shutdown begins, then `stopped`.
+   *
+   * @example
+   * ```ts
+   * sup.shutdown();
+   * sup.state;   // 'stopping'
+   * ```
+   */
   get state(): SupervisorState {
     return stateNames[this._state] as SupervisorState;
   }
 
-  /** Pending tasks of this supervisor (not of its children). */
+  /**
+   * Pending tasks of this supervisor (not of its children).
+   *
+   * @example
+   * ```ts
+   * sup.spawn(() => sleep(100));
+   * sup.size;   // 1
+   * ```
+   */
   get size(): number {
     return this._size;
   }
 
-  /** Aborted the moment shutdown begins, with the reason every task receives. */
+  /**
+   * Aborted the moment shutdown begins, with the reason every task receives.
+   *
+   * @example
+   * ```ts
+   * app.get('/ready', (req, res) => res.status(sup.signal.aborted ? 503 : 200).end());
+   * ```
+   */
   get signal(): AbortSignal {
     let controller = this._controller;
     if (controller === undefined) {
@@ -335,6 +379,14 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
   /**
    * Shuts down, for `await using`. Rejects when the report has errors: with the error itself
    * when there is one, else with an `AggregateError` of them.
+   *
+   * @example
+   * ```ts
+   * {
+   *   await using sup = new Supervisor();
+   *   sup.spawn(work);
+   * }   // shut down here; throws if the shutdown had errors
+   * ```
    */
   async [asyncDisposeSymbol](): Promise<void> {
     const report = await this._begin('dispose', undefined, undefined, Infinity);

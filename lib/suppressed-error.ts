@@ -41,8 +41,8 @@ Object.defineProperty(SuppressedError, 'prototype', {
  *
  * @example
  * ```ts
- * import { SuppressedErrorPonyfill } from './ponyfill.js';
- * const e = SuppressedErrorPonyfill(new Error('close failed'), new Error('write failed'), 'cleanup');
+ * import { SuppressedError } from 'supervise';
+ * const e = SuppressedError(new Error('close failed'), new Error('write failed'), 'cleanup');
  * console.log(e instanceof Error, e.name, e.message); // true SuppressedError cleanup
  * console.log(e.error.message, '/', e.suppressed.message); // close failed / write failed
  * ```
@@ -69,7 +69,7 @@ export function suppress(error: unknown, suppressed: unknown): globalThis.Suppre
  *
  * @example
  * ```ts
- * import { isSuppressedError } from './ponyfill.js';
+ * import { isSuppressedError } from 'supervise';
  * try {
  *   using a = { [Symbol.dispose]() { throw new Error('a'); } };
  *   using b = { [Symbol.dispose]() { throw new Error('b'); } };

@@ -11,10 +11,27 @@
  * @module
  */
 
-/** Where a task is in its life. `cancelled`: it was cancelled and ended by rejecting with its abort reason or an `AbortError`. */
+/**
+ * Where a task is in its life. `cancelled`: it was cancelled and ended by rejecting with its abort reason or an `AbortError`.
+ *
+ * @example
+ * ```ts
+ * const task = sup.spawn(work);
+ * task.cancel();
+ * await Promise.resolve(task).catch(() => {});
+ * console.log(task.state); // 'cancelled' if work rejected with its abort reason
+ * ```
+ */
 export type TaskState = 'running' | 'fulfilled' | 'rejected' | 'cancelled';
 
-/** Options for {@link Supervisor.spawn}. */
+/**
+ * Options for {@link Supervisor.spawn}.
+ *
+ * @example
+ * ```ts
+ * sup.spawn(flushMetrics, { name: 'metrics-flush', shield: true });
+ * ```
+ */
 export interface SpawnOptions {
   /** Shown in logs, `report.stragglers` and errors. Default: the function's name, else `task-<id>`. */
   readonly name?: string;
@@ -29,6 +46,14 @@ export interface SpawnOptions {
  * The work a supervisor runs. It receives its task's AbortSignal, which aborts when the task is
  * cancelled or its supervisor shuts down. A function that declares no parameter receives
  * nothing, and no AbortController is made for it unless `task.signal` is read.
+  *
+ * @example
+ * ```ts
+ * const poll: TaskFunction<void> = async (signal) => {
+ *   while (!signal.aborted) await pollOnce({ signal });
+ * };
+ * sup.spawn(poll);
+ * ```
  */
 export type TaskFunction<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 
@@ -110,17 +135,39 @@ export class Task<T = unknown> implements PromiseLike<T> {
     this._startedAt = Math.floor(performance.now());
   }
 
-  /** The name given to `spawn`, else the function's name, else `task-<id>`. */
+  /**
+   * The name given to `spawn`, else the function's name, else `task-<id>`.
+   *
+   * @example
+   * ```ts
+   * sup.spawn(async function poller() {}).name;   // 'poller'
+   * ```
+   */
   get name(): string {
     return this._name || `task-${this.id}`;
   }
 
-  /** Where the task is in its life. */
+  /**
+   * Where the task is in its life.
+   *
+   * @example
+   * ```ts
+   * const task = sup.spawn(() => 42);
+   * task.state;   // 'fulfilled'
+   * ```
+   */
   get state(): TaskState {
     return stateNames[this._flags & STATE] as TaskState;
   }
 
-  /** Whether shutdown leaves this task's signal alone (it still waits for the task). */
+  /**
+   * Whether shutdown leaves this task's signal alone (it still waits for the task).
+   *
+   * @example
+   * ```ts
+   * sup.spawn(flush, { shield: true }).shielded;   // true
+   * ```
+   */
   get shielded(): boolean {
     return (this._flags & SHIELD) !== 0;
   }
@@ -128,6 +175,12 @@ export class Task<T = unknown> implements PromiseLike<T> {
   /**
    * Aborted when the task is cancelled or, unless shielded, when its supervisor shuts down.
    * Reading it is what creates it, for a function that declared no parameter.
+   *
+   * @example
+   * ```ts
+   * const task = sup.spawn(async () => {});
+   * task.signal.aborted;   // false, until cancel() or shutdown
+   * ```
    */
   get signal(): AbortSignal {
     const flags = this._flags;
@@ -144,13 +197,26 @@ export class Task<T = unknown> implements PromiseLike<T> {
    * decides how to stop; when it ends by rejecting with that reason or any `AbortError`, its
    * state is `cancelled`, which is not an error. Does nothing once the task has settled or been
    * cancelled.
+   *
+   * @example
+   * ```ts
+   * const download = sup.spawn((signal) => fetch(url, { signal }));
+   * setTimeout(() => download.cancel(), 5_000);
+   * ```
    */
   cancel(reason?: unknown): void {
     if ((this._flags & (STATE | CANCEL_REQUESTED)) !== RUNNING) return;
     this._abort(reason === undefined ? new DOMException(`Task "${this.name}" was cancelled`, 'AbortError') : reason);
   }
 
-  /** Attaches callbacks for the task's result, like `Promise.prototype.then`. */
+  /**
+   * Attaches callbacks for the task's result, like `Promise.prototype.then`.
+   *
+   * @example
+   * ```ts
+   * const rows = await sup.spawn((signal) => db.query(sql, { signal }));
+   * ```
+   */
   then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,

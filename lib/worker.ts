@@ -10,7 +10,14 @@ import type { Worker } from 'node:worker_threads';
 import { invalidArgType } from './errors.js';
 import { type GracePeriodOptions, startGracePeriod } from './graceful.js';
 
-/** Options for {@link stopWorker}. */
+/**
+ * Options for {@link stopWorker}.
+ *
+ * @example
+ * ```ts
+ * sup.adopt(worker, (w) => stopWorker(w, { message: { type: 'stop' }, timeout: 2_000 }));
+ * ```
+ */
 export interface StopWorkerOptions extends GracePeriodOptions {
   /** What to post to the worker to ask it to stop. Default: `'shutdown'`. */
   readonly message?: unknown;

@@ -9,7 +9,7 @@
 // - every in-page link (#anchor) leads to a heading.
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import * as api from 'supervise';
 
@@ -248,5 +248,26 @@ describe('docs/API.md', () => {
     const anchors = new Set(headings.map((h) => slug(h.text)));
     const broken = [...docs.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]!).filter((anchor) => !anchors.has(anchor));
     assert.deepEqual(broken, [], `links to missing anchors: ${broken.join(', ')}`);
+  });
+});
+
+describe('JSDoc', () => {
+  /** The doc comment right before `export … name` in one of the declaration files, or undefined. */
+  function docComment(name: string): string | undefined {
+    const files = readdirSync(declarations).filter((file) => file.endsWith('.d.ts')).map((file) => new URL(file, declarations));
+    for (const file of files) {
+      const source = readFileSync(file, 'utf8');
+      const declaration = new RegExp(`\\n(export\\s+(?:declare\\s+)?(?:abstract\\s+)?(?:class|function|const|interface|type)\\s+${name.replace(/[$]/g, '\\$')}\\b)`).exec(source);
+      if (declaration === null) continue;
+      const before = source.slice(0, declaration.index).trimEnd();
+      if (!before.endsWith('*/')) return undefined;
+      return before.slice(before.lastIndexOf('/**'));
+    }
+    return undefined;
+  }
+
+  it('every export of the package has a doc comment with an example', () => {
+    const missing = [...exportedNames(new URL('index.d.ts', declarations))].filter((name) => !docComment(name)?.includes('@example'));
+    assert.deepEqual(missing, []);
   });
 });

@@ -106,10 +106,8 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
   /** @internal */ _state = RUNNING;
   /** @internal Until phase 2, `spawn` and `child` work: through the drain delay and onShutdown too. */
   _acceptsWork = true;
-  /** @internal The task registry: an intrusive list through the tasks themselves. */
-  _head: Task | undefined = undefined;
-  /** @internal */ _tail: Task | undefined = undefined;
-  /** @internal */ _size = 0;
+  /** @internal The task registry: pending tasks, each knowing its index (see `taskSettled`). */
+  _tasks: Task[] = [];
   /** @internal Resources, callbacks and children, newest last. */
   _disposers: Disposer[] = [];
   /** @internal Set when phase 3 begins: from then on nothing more can be registered. */
@@ -206,7 +204,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
    * ```
    */
   get size(): number {
-    return this._size;
+    return this._tasks.length;
   }
 
   /**
@@ -258,14 +256,10 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
 
     const task = new Task<T>(this, name, shield);
     // Registered before `fn` runs: if `fn` starts a shutdown synchronously, the shutdown sees it.
-    const tail = this._tail;
-    if (tail === undefined) this._head = task;
-    else {
-      tail._next = task;
-      task._prev = tail;
-    }
-    this._tail = task;
-    if (this._size++ === 0) this.#becameBusy();
+    const tasks = this._tasks;
+    task._index = tasks.length;
+    tasks.push(task);
+    if (tasks.length === 1) this.#becameBusy();
     if (this._captureSpawnSites) {
       const site = new Error(`task "${task.name}" was spawned here`);
       Error.captureStackTrace(site, this.spawn); // start the stack at the caller of spawn
@@ -433,29 +427,28 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
   /** @internal Phase 2: aborts every unshielded task not yet cancelled; returns how many. */
   _cancelTasks(reason: unknown): number {
     let count = 0;
-    for (let task = this._head; task !== undefined; ) {
-      const next = task._next;
+    // Aborting runs listeners synchronously, but a task only settles (and leaves this array) in a
+    // later microtask, so the array does not change under this loop.
+    for (const task of this._tasks) {
       if (task._cancellable()) {
         task._abort(reason);
         count++;
       }
-      task = next;
     }
     return count;
   }
 
   /** @internal Resolves when no task is pending. */
   _drained(): Promise<void> {
-    return this._size === 0 ? Promise.resolve() : new Promise((resolve) => (this._onDrained = resolve));
+    return this._tasks.length === 0 ? Promise.resolve() : new Promise((resolve) => (this._onDrained = resolve));
   }
 
   /** @internal The tasks still pending, oldest first. */
   _pendingTasks(): Straggler[] {
     const now = performance.now();
     const list: Straggler[] = [];
-    for (let task = this._head; task !== undefined; task = task._next) {
-      list.push({ id: task.id, name: task.name, ageMs: task._age(now) });
-    }
+    for (const task of this._tasks) list.push({ id: task.id, name: task.name, ageMs: task._age(now) });
+    list.sort((a, b) => a.id - b.id);
     return list;
   }
 
@@ -479,14 +472,16 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
 
   /** @internal Called by a task once it has settled (its state is already final). */
   taskSettled(task: Task, error: unknown): void {
-    const prev = task._prev;
-    const next = task._next;
-    if (prev === undefined) this._head = next;
-    else prev._next = next;
-    if (next === undefined) this._tail = prev;
-    else next._prev = prev;
-    task._prev = task._next = undefined;
-    if (--this._size === 0) this.#becameIdle();
+    // The registry is an array: a settled task leaves by taking the last one's place.
+    const tasks = this._tasks;
+    const index = task._index;
+    const last = tasks.pop() as Task;
+    if (last !== task) {
+      tasks[index] = last;
+      last._index = index;
+    }
+    task._index = -1;
+    if (tasks.length === 0) this.#becameIdle();
     if (task._failed()) this.#taskFailed(task, error);
   }
 
@@ -569,7 +564,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
 
   /** @internal The stack of the spawn call of pending task `id`, when spawn sites are captured. */
   _spawnSite(id: number): string | undefined {
-    for (let task = this._head; task !== undefined; task = task._next) {
+    for (const task of this._tasks) {
       if (task.id !== id) continue;
       const stack = spawnSites.get(task)?.stack;
       return stack === undefined ? undefined : stack.slice(stack.indexOf('\n') + 1);

@@ -128,8 +128,7 @@ describe('shutdown phases', guard, () => {
       assert.equal(sup.size, 0);
     }
     assert.equal(completed, 200_000);
-    assert.equal(sup._head, undefined);
-    assert.equal(sup._tail, undefined);
+    assert.equal(sup._tasks.length, 0);
     const report = await sup.shutdown();
     assert.equal(report.cancelled, 0);
   });

@@ -168,15 +168,15 @@ export async function shutdownSequence(
   parentDeadline: number,
 ): Promise<ShutdownReport> {
   const startedAt = performance.now();
-  const ownDeadline = startedAt + (cause === 'signal' || cause === 'message' ? sup._options.drainDelay : 0) + sup._options.shutdownTimeout;
-  const deadline = new Deadline(Math.min(parentDeadline, ownDeadline));
+  // A drain delay only for what a load balancer sees coming: a signal or a 'shutdown' message.
+  const drainDelay = cause === 'signal' || cause === 'message' ? sup._options.drainDelay : 0;
+  const deadline = new Deadline(Math.min(parentDeadline, startedAt + drainDelay + sup._options.shutdownTimeout));
   const errors = sup._errors;
   const stragglers: Straggler[] = [];
 
   // Phase 1: shutdown begins; tasks still run through the drain delay and onShutdown.
   const abortReason = sup._beginStopping(cause, reason, signal);
   debug('%s: shutdown (%s) began; %d pending tasks, %d disposers', sup.name, cause, sup.size, sup._disposers.length);
-  const drainDelay = cause === 'signal' || cause === 'message' ? sup._options.drainDelay : 0;
   const drained = drainDelay > 0 ? sleep(drainDelay) : undefined;
   const beforeCancel = sup._beforeCancel;
   if (beforeCancel !== undefined) {

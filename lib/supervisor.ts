@@ -57,6 +57,10 @@ const debug = debuglog('supervise');
 /** Where tasks were spawned, kept only while spawn sites are captured, and only as long as the task lives. */
 const spawnSites = new WeakMap<Task, Error>();
 
+let lastFunction: unknown;
+let lastFunctionName = '';
+let lastFunctionTakesSignal = false;
+
 const STOPPING = 1;
 const STOPPED = 2;
 const stateNames: readonly SupervisorState[] = ['running', 'stopping', 'stopped'];
@@ -239,7 +243,15 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
    */
   spawn<T>(fn: TaskFunction<T>, options?: SpawnOptions): Task<T> {
     if (typeof fn !== 'function') throw invalidArgType('spawn(fn)', 'a function', fn);
-    let name = fn.name;
+    // A daemon spawns the same few functions over and over: remember the last one's name and
+    // arity, which V8 computes on every read.
+    if (fn !== lastFunction) {
+      lastFunction = fn;
+      lastFunctionName = fn.name;
+      lastFunctionTakesSignal = fn.length > 0;
+    }
+    const takesSignal = lastFunctionTakesSignal;
+    let name = lastFunctionName;
     let shield = false;
     if (options !== undefined) {
       if (typeof options !== 'object' || options === null) throw invalidArgType('spawn(fn, options): options', 'an object', options);
@@ -268,7 +280,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
 
     let result: T | PromiseLike<T>;
     try {
-      result = fn.length === 0 ? (fn as () => T | PromiseLike<T>)() : fn(task.signal);
+      result = takesSignal ? fn(task.signal) : (fn as () => T | PromiseLike<T>)();
     } catch (error) {
       task._settleSync(true, error);
       this.taskSettled(task, error);

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Supervisor, stopChildProcess } from '../lib/index.js';
-import { killFixtures, recordingLogger, startFixture } from './helpers.js';
+import { killFixtures, killPidsAndGroups, pidExists, recordingLogger, startFixture } from './helpers.js';
 
 const childFile = fileURLToPath(new URL('./fixtures/cp-child.js', import.meta.url));
 
@@ -13,15 +13,7 @@ const childFile = fileURLToPath(new URL('./fixtures/cp-child.js', import.meta.ur
 const started = new Set<number>();
 after(() => {
   killFixtures();
-  for (const pid of started) {
-    for (const target of [-pid, pid]) {
-      try {
-        process.kill(target, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
-  }
+  killPidsAndGroups(started);
 });
 
 interface Started {
@@ -65,16 +57,7 @@ async function drained(started: Started): Promise<string> {
   return started.stdout();
 }
 
-/** Whether `pid` is in the process table at all: `kill(pid, 0)` only fails with ESRCH once it is gone. */
-function exists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    assert.equal((error as NodeJS.ErrnoException).code, 'ESRCH');
-    return false;
-  }
-}
+const exists = pidExists;
 
 /**
  * Whether `pid` still runs. A process that has exited but whose parent has not reaped it yet (a

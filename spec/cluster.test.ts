@@ -4,22 +4,13 @@ import cluster from 'node:cluster';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { stopCluster } from '../lib/index.js';
+import { killPidsAndGroups, pidExists } from './helpers.js';
 
 const appFile = fileURLToPath(new URL('./fixtures/cluster-app.js', import.meta.url));
 
 /** Every primary (a group leader) and worker pid a test saw: killed after the file, whatever happened. */
 const pids = new Set<number>();
-after(() => {
-  for (const pid of pids) {
-    for (const target of [-pid, pid]) {
-      try {
-        process.kill(target, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
-  }
-});
+after(() => killPidsAndGroups(pids));
 
 interface Primary {
   readonly child: ChildProcess;
@@ -84,16 +75,7 @@ async function startPrimary(env: Record<string, string>): Promise<Primary> {
   };
 }
 
-/** Whether `pid` is in the process table at all. */
-function exists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    assert.equal((error as NodeJS.ErrnoException).code, 'ESRCH');
-    return false;
-  }
-}
+const exists = pidExists;
 
 function lines(stdout: string, prefix: string): string[] {
   return stdout.split('\n').filter((line) => line.startsWith(prefix));

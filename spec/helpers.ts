@@ -130,3 +130,27 @@ export function startProgram(url: URL, env: Record<string, string> = {}): Fixtur
     },
   };
 }
+
+/** Whether `pid` is in the process table at all: `kill(pid, 0)` only fails with ESRCH once it is gone. */
+export function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    return false;
+  }
+}
+
+/** SIGKILLs each pid and its process group, ignoring those already gone: for an `after` hook. */
+export function killPidsAndGroups(pids: Iterable<number>): void {
+  for (const pid of pids) {
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  }
+}

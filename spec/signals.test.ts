@@ -76,6 +76,37 @@ describe('signals, in this process', guard, () => {
     assert.equal(logger.lines.filter((line) => line.includes('already shutting down')).length, 2);
   });
 
+  it('drainDelay: after a signal, sup.signal aborts at once, tasks run and spawn works until the delay ends', async () => {
+    const sup = new Supervisor({ logger: false, drainDelay: 300 });
+    const log: string[] = [];
+    const task = sup.spawn(async (signal) => {
+      await aborted(signal);
+      log.push('task cancelled');
+    });
+    process.kill(process.pid, 'SIGTERM');
+    await once(sup.signal, 'abort');
+    const abortedAt = performance.now();
+    assert.equal(sup.state, 'stopping');
+    assert.equal(task.signal.aborted, false, 'tasks still run during the drain delay');
+    const late = sup.spawn(async (signal) => {
+      await aborted(signal);
+      log.push('task spawned during the delay cancelled');
+    });
+    await sup.done;
+    assert.ok(performance.now() - abortedAt >= 250, 'cancelling waited for the delay');
+    assert.deepEqual(log.sort(), ['task cancelled', 'task spawned during the delay cancelled']);
+    assert.equal(late.state, 'fulfilled');
+    assert.throws(() => sup.spawn(async () => {}), { code: 'ERR_SUPERVISOR_CLOSED' });
+  });
+
+  it('drainDelay does not delay a shutdown begun by a call', async () => {
+    const sup = new Supervisor({ logger: false, drainDelay: 60_000 });
+    sup.spawn(async (signal) => aborted(signal));
+    const report = await sup.shutdown();
+    assert.ok(report.durationMs < 30_000);
+    assert.equal(report.cancelled, 1);
+  });
+
   it('a single signal during a shutdown begun another way never cuts it short', async () => {
     const logger = recordingLogger();
     const sup = new Supervisor({ logger });

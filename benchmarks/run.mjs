@@ -425,10 +425,41 @@ ${config.nodes.map((m) => `| Node ${m} | ${results[m].version} (\`${rel(results[
 
 Ratios are of medians; a ratio above 1 costs more than the reference.
 `);
+const missedByNode = {};
 for (const major of config.nodes) {
+  const rows = targets(major);
+  missedByNode[major] = rows.filter((r) => r.met === '**MISSED**');
   md.push(`### Node ${results[major].version}\n`);
-  md.push(table(['target', 'supervise (median)', 'reference (median)', 'status', 'note'], targets(major).map((r) => [r.target, r.value ?? '–', r.reference ?? '–', r.met, r.note])));
+  md.push(table(['target', 'supervise (median)', 'reference (median)', 'status', 'note'], rows.map((r) => [r.target, r.value ?? '–', r.reference ?? '–', r.met, r.note])));
   md.push('');
+}
+
+// A missed spawn target comes with a CPU profile of both sides, so the table says where the time goes.
+const PROFILED = [
+  [/^W2 spawn/, ['supervise', 'floor-shared-reason']],
+  [/^W2b spawn/, ['supervise-nosignal', 'effect-fiberset', 'floor-nosignal']],
+];
+const profiles = [];
+for (const major of config.nodes) {
+  for (const row of missedByNode[major]) {
+    const systems = PROFILED.find(([pattern]) => pattern.test(row.target))?.[1];
+    if (systems === undefined) {
+      profiles.push(`### Node ${results[major].version}: ${row.target}\n\nNo profiler for this workload: see the tables below.\n`);
+      continue;
+    }
+    const outputs = systems.map((system) => {
+      const child = spawnSync(nodeBinary(major), [join(here, 'profile.mjs'), system, String(TARGET_N), '5'], { encoding: 'utf8', cwd: root, timeout: CHILD_TIMEOUT_MS });
+      return child.status === 0 ? child.stdout.trim().split('\n').slice(0, 8).join('\n') : `${system}: profile failed (${child.status ?? child.signal})`;
+    });
+    profiles.push(`### Node ${results[major].version}: ${row.target}\n\n\`node benchmarks/profile.mjs <system> ${TARGET_N} 5\`, self time per spawn (top lines):\n\n\`\`\`\n${outputs.join('\n\n')}\n\`\`\`\n`);
+  }
+}
+if (profiles.length > 0) {
+  md.push(`## Where the time goes, for the targets missed
+
+Garbage collection is most of a spawn's cost for every system here: the young generation copies each pending task's objects once or twice before they are promoted, so bytes allocated per task decide more than the code that runs. supervise's own code (\`spawn\`) takes about as long as the floor's per task; a task costs it three small objects the floor does not have (the Task handle, 40 bytes, and the two bound handlers that watch its promise, 24 bytes each) against the floor's closure, context and \`Set\` slot. The handle is what \`spawn\` returns (name, state, \`cancel()\`), and the two handlers set the task's state before any user code awaiting it runs; what was tried to shrink them further, and why it was kept, is in \`benchmarks/README.md\`.
+
+${profiles.join('\n')}`);
 }
 
 md.push(`## How to read the tables

@@ -125,6 +125,7 @@ Object.defineProperty(closeServer, onAdopt, { value: watch });
 closeServer.with = function withOptions(options: CloseServerOptions): (server: NetServer) => Promise<void> {
   const close = (server: NetServer) => closeServer(server, options);
   Object.defineProperty(close, onAdopt, { value: watch });
+  Object.defineProperty(close, 'name', { value: 'closeServer' }); // the disposer's name in reports
   return close;
 };
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
+import https from 'node:https';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
@@ -31,6 +33,21 @@ function get(port: number, path: string, agent: http.Agent | false): Promise<Out
     });
     request.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
     request.setTimeout(30_000, () => request.destroy(new Error('client timeout')));
+  });
+}
+
+const root = new URL('../../', import.meta.url);
+
+/** One GET over TLS, trusting the test certificate; never rejects. */
+function tlsGet(port: number, path: string, agent: https.Agent): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const request = https.get({ host: '127.0.0.1', port, path, agent }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode!, body, connection: response.headers.connection ?? '' }));
+    });
+    request.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
   });
 }
 
@@ -177,6 +194,33 @@ describe('closeServer, in this process', guard, () => {
     await closed;
     assert.equal(report.exitCode, 124);
     assert.match(report.stragglers[0]!.name, /1 connection\(s\) destroyed/);
+  });
+
+  it('https: in-flight requests finish with Connection: close, and a hanging one is destroyed at its timeout, counted once', async () => {
+    const tls = {
+      key: readFileSync(new URL('spec/fixtures/tls-key.pem', root)),
+      cert: readFileSync(new URL('spec/fixtures/tls-cert.pem', root)),
+    };
+    const sup = new Supervisor({ signals: false, logger: false });
+    const server = https.createServer(tls, (req, res) => {
+      if (req.url === '/slow') setTimeout(() => res.end('slow over tls'), 150);
+      // '/hang' never answers
+    });
+    sup.adopt(server, closeServer.with({ timeout: 400 }));
+    const port = await listen(server);
+    const agent = new https.Agent({ keepAlive: true, ca: tls.cert });
+    try {
+      const slow = tlsGet(port, '/slow', agent);
+      const hanging = tlsGet(port, '/hang', new https.Agent({ ca: tls.cert }));
+      await sleep(50);
+      const report = await sup.shutdown();
+      assert.deepEqual(await slow, { status: 200, body: 'slow over tls', connection: 'close' });
+      assert.equal((await hanging).error, 'ECONNRESET');
+      assert.equal(report.exitCode, 124);
+      assert.deepEqual(report.stragglers.map((s) => s.name), ['closeServer (forced: 1 connection(s) destroyed at the deadline)']);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('rejects what is not a server, at the call', () => {

@@ -21,10 +21,11 @@ interface Outcome {
   readonly error?: string;
 }
 
-/** One GET; never rejects: the outcome says what happened. */
+/** One GET (over TLS with an https.Agent); never rejects: the outcome says what happened. */
 function get(port: number, path: string, agent: http.Agent | false): Promise<Outcome> {
+  const client = agent instanceof https.Agent ? https : http;
   return new Promise((resolve) => {
-    const request = http.get({ host: '127.0.0.1', port, path, agent }, (response) => {
+    const request = client.get({ host: '127.0.0.1', port, path, agent }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
@@ -37,19 +38,6 @@ function get(port: number, path: string, agent: http.Agent | false): Promise<Out
 }
 
 const root = new URL('../../', import.meta.url);
-
-/** One GET over TLS, trusting the test certificate; never rejects. */
-function tlsGet(port: number, path: string, agent: https.Agent): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const request = https.get({ host: '127.0.0.1', port, path, agent }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode!, body, connection: response.headers.connection ?? '' }));
-    });
-    request.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
-  });
-}
 
 async function listen(server: net.Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -210,8 +198,8 @@ describe('closeServer, in this process', guard, () => {
     const port = await listen(server);
     const agent = new https.Agent({ keepAlive: true, ca: tls.cert });
     try {
-      const slow = tlsGet(port, '/slow', agent);
-      const hanging = tlsGet(port, '/hang', new https.Agent({ ca: tls.cert }));
+      const slow = get(port, '/slow', agent);
+      const hanging = get(port, '/hang', new https.Agent({ ca: tls.cert }));
       await sleep(50);
       const report = await sup.shutdown();
       assert.deepEqual(await slow, { status: 200, body: 'slow over tls', connection: 'close' });

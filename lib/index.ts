@@ -3,6 +3,7 @@ export { run, type RunOptions } from './run.js';
 export { Task, type TaskState, type TaskFunction, type SpawnOptions } from './task.js';
 export type { ShutdownReport, ShutdownCause, Straggler } from './shutdown.js';
 export type { SupervisorOptions, ChildOptions, TaskErrorPolicy, Logger } from './options.js';
+export type { SupervisorTree, TaskInfo } from './task-tree.js';
 export { SupervisorClosedError } from './errors.js';
 export { closeServer, type CloseServerOptions } from './close-server.js';
 export { stopChildProcess, type StopChildProcessOptions } from './child-process.js';

@@ -84,6 +84,11 @@ export interface SupervisorOptions {
   /** Where operational lines go. Default: `console`; `false` silences them. */
   readonly logger?: Logger | false;
   /**
+   * A signal that prints this root's task tree (`sup.tasks()`) to stderr without stopping
+   * anything, such as `'SIGUSR2'`. Not one of `signals`. Default: none.
+   */
+  readonly dumpSignal?: NodeJS.Signals;
+  /**
    * Record where each task was spawned, so the stuck-task report at the deadline shows the
    * stack of each straggler's spawn call. Costs a captured stack per spawn; always on with
    * `NODE_DEBUG=supervise`. Inherited by children. Default: false.
@@ -116,6 +121,7 @@ export interface ResolvedOptions {
   readonly onTaskError: TaskErrorPolicy;
   readonly logger: Logger | undefined;
   readonly captureSpawnSites: boolean;
+  readonly dumpSignal: NodeJS.Signals | undefined;
 }
 
 const defaultSignals: readonly NodeJS.Signals[] = Object.freeze(['SIGINT', 'SIGTERM']);
@@ -140,6 +146,7 @@ export function resolveRootOptions(options: SupervisorOptions | undefined): Reso
     onTaskError: checkPolicy(given.onTaskError, 'shutdown'),
     logger: checkLogger(given.logger, console),
     captureSpawnSites: checkBoolean(given.captureSpawnSites, false, 'options.captureSpawnSites'),
+    dumpSignal: checkDumpSignal(given.dumpSignal, signals),
   };
 }
 
@@ -161,6 +168,7 @@ export function resolveChildOptions(options: ChildOptions | undefined, parent: R
     onTaskError: checkPolicy(given.onTaskError, parent.onTaskError),
     logger: given.logger === undefined ? parent.logger : checkLogger(given.logger, undefined),
     captureSpawnSites: parent.captureSpawnSites,
+    dumpSignal: undefined,
   };
 }
 
@@ -183,6 +191,13 @@ export function checkTimeout<F extends number | undefined>(value: unknown, fallb
   if (value === Infinity) return value;
   if (!(value >= 0 && value <= maxTimeout)) throw outOfRange(what, `>= 0 and <= ${maxTimeout} (or Infinity)`, value);
   return value;
+}
+
+function checkDumpSignal(value: unknown, signals: readonly NodeJS.Signals[]): NodeJS.Signals | undefined {
+  if (value === undefined) return undefined;
+  const [signal] = validateSignals([value]) as [NodeJS.Signals];
+  if (signals.includes(signal)) throw invalidArgValue('options.dumpSignal', 'a signal that does not also shut down (not in options.signals)', value);
+  return signal;
 }
 
 function checkDelay(value: unknown): number {

@@ -19,6 +19,8 @@ import { invalidArgType, invalidArgValue } from './errors.js';
 export interface SignalSubscriber {
   /** Called for each signal received; returns true when the process must be forced to exit. */
   receiveSignal(signal: NodeJS.Signals): boolean;
+  /** Called for its `dumpSignal`: print what runs, stop nothing. */
+  receiveDump(): void;
 }
 
 const subscribers = new Map<NodeJS.Signals, Set<SignalSubscriber>>();
@@ -84,6 +86,31 @@ function onSignal(signal: NodeJS.Signals): void {
   // A copy: a supervisor that stops synchronously unsubscribes while we iterate.
   for (const subscriber of [...set]) force = subscriber.receiveSignal(signal) || force;
   if (force) process.exit(128 + signalNumber(signal));
+}
+
+const dumpSubscribers = new Map<NodeJS.Signals, Set<SignalSubscriber>>();
+
+/** @internal Prints `subscriber`'s task tree whenever `signal` arrives, until unsubscribed. */
+export function subscribeDump(subscriber: SignalSubscriber, signal: NodeJS.Signals): void {
+  let set = dumpSubscribers.get(signal);
+  if (set === undefined) {
+    set = new Set();
+    dumpSubscribers.set(signal, set);
+    process.on(signal, onDumpSignal);
+  }
+  set.add(subscriber);
+}
+
+/** @internal Stops printing for `subscriber`; the last one out removes the listener. */
+export function unsubscribeDump(subscriber: SignalSubscriber, signal: NodeJS.Signals): void {
+  const set = dumpSubscribers.get(signal);
+  if (set === undefined || !set.delete(subscriber) || set.size > 0) return;
+  dumpSubscribers.delete(signal);
+  process.removeListener(signal, onDumpSignal);
+}
+
+function onDumpSignal(signal: NodeJS.Signals): void {
+  for (const subscriber of dumpSubscribers.get(signal) ?? []) subscriber.receiveDump();
 }
 
 let keepAliveTimer: NodeJS.Timeout | undefined;

@@ -36,10 +36,11 @@ import {
   resolveRootOptions,
 } from './options.js';
 import { shutdownOnMessage, stoppedByMessage } from './messages.js';
+import { type SupervisorTree, formatTree, taskTree } from './task-tree.js';
 import { asyncDisposeSymbol } from './ponyfill.js';
 import { Disposer, disposerForAdopt, disposerForDefer, disposerForUse } from './resources.js';
 import { type Deadline, type ShutdownCause, type ShutdownReport, type Straggler, shutdownSequence, timedOut } from './shutdown.js';
-import { type SignalSubscriber, holdProcess, releaseProcess, subscribe, unsubscribe } from './signals.js';
+import { type SignalSubscriber, holdProcess, releaseProcess, subscribe, subscribeDump, unsubscribe, unsubscribeDump } from './signals.js';
 import { RUNNING, type SpawnOptions, Task, type TaskFunction, type TaskOwner } from './task.js';
 
 /**
@@ -162,6 +163,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     this._keepsProcessAlive = this._options.signals.length > 0;
     this._captureSpawnSites = this._options.captureSpawnSites || debug.enabled;
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+    if (this._options.dumpSignal !== undefined) subscribeDump(this, this._options.dumpSignal);
     if (this._keepsProcessAlive) {
       subscribe(this, this._options.signals);
       if (stoppedByMessage()) {
@@ -368,6 +370,20 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
   }
 
   /**
+   * What runs now: this supervisor's pending tasks (id, name, state, age, shielded) and its
+   * child supervisors with theirs, as a tree. Reading it costs nothing while tasks run.
+   *
+   * @example
+   * ```ts
+   * const { tasks, children } = sup.tasks();
+   * console.log(tasks.map((task) => `${task.name}: ${task.ageMs} ms`), children.length);
+   * ```
+   */
+  tasks(): SupervisorTree {
+    return taskTree(this);
+  }
+
+  /**
    * Shuts down: cancels the tasks, waits for them, then disposes resources and children newest
    * first, all within `shutdownTimeout`. Idempotent: every call returns the same report.
    * `reason` becomes every task's abort reason (default: an `AbortError`).
@@ -473,6 +489,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
       releaseProcess();
     }
     if (this._options.signals.length > 0) unsubscribe(this, this._options.signals);
+    if (this._options.dumpSignal !== undefined) unsubscribeDump(this, this._options.dumpSignal);
     // Stopped on its own: leave the parent's list so per-request children do not pile up.
     const siblings = this._parent?._disposers;
     if (siblings !== undefined && this._entry !== undefined) {
@@ -519,6 +536,11 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     }
     const root = this._root;
     if (--root._busy === 0) root._onIdle?.();
+  }
+
+  /** @internal The dump signal arrived: print the whole tree to stderr, stopping nothing. */
+  receiveDump(): void {
+    process.stderr.write(`${formatTree(this.tasks())}\n`);
   }
 
   /** @internal The process listener's entry point: returns true to force the process to exit. */

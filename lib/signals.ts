@@ -23,8 +23,6 @@ export interface SignalSubscriber {
   receiveDump(): void;
 }
 
-const subscribers = new Map<NodeJS.Signals, Set<SignalSubscriber>>();
-
 /** Signals a process can catch: SIGKILL and SIGSTOP cannot be, and Node refuses a few others. */
 const uncatchable = new Set(['SIGKILL', 'SIGSTOP']);
 
@@ -56,61 +54,69 @@ export function signalNumber(signal: NodeJS.Signals): number {
   return constants.signals[signal];
 }
 
-/** @internal Starts delivering the given signals to `subscriber`. */
-export function subscribe(subscriber: SignalSubscriber, signals: readonly NodeJS.Signals[]): void {
-  for (const signal of signals) {
-    let set = subscribers.get(signal);
+/**
+ * Subscribers by signal, with one process listener per signal that has any: added with the
+ * first subscriber, removed with the last, so Node's default handling returns.
+ */
+class SignalListeners {
+  readonly #bySignal = new Map<NodeJS.Signals, Set<SignalSubscriber>>();
+  readonly #listener: (signal: NodeJS.Signals) => void;
+
+  constructor(listener: (signal: NodeJS.Signals) => void) {
+    this.#listener = listener;
+  }
+
+  add(subscriber: SignalSubscriber, signal: NodeJS.Signals): void {
+    let set = this.#bySignal.get(signal);
     if (set === undefined) {
       set = new Set();
-      subscribers.set(signal, set);
-      process.on(signal, onSignal);
+      this.#bySignal.set(signal, set);
+      process.on(signal, this.#listener);
     }
     set.add(subscriber);
   }
+
+  delete(subscriber: SignalSubscriber, signal: NodeJS.Signals): void {
+    const set = this.#bySignal.get(signal);
+    if (set === undefined || !set.delete(subscriber) || set.size > 0) return;
+    this.#bySignal.delete(signal);
+    process.removeListener(signal, this.#listener);
+  }
+
+  /** A copy: a subscriber that stops synchronously unsubscribes while the caller iterates. */
+  of(signal: NodeJS.Signals): SignalSubscriber[] {
+    return [...(this.#bySignal.get(signal) ?? [])];
+  }
+}
+
+const shutdownListeners = new SignalListeners((signal) => {
+  let force = false;
+  for (const subscriber of shutdownListeners.of(signal)) force = subscriber.receiveSignal(signal) || force;
+  if (force) process.exit(128 + signalNumber(signal));
+});
+
+const dumpListeners = new SignalListeners((signal) => {
+  for (const subscriber of dumpListeners.of(signal)) subscriber.receiveDump();
+});
+
+/** @internal Starts delivering the given signals to `subscriber`. */
+export function subscribe(subscriber: SignalSubscriber, signals: readonly NodeJS.Signals[]): void {
+  for (const signal of signals) shutdownListeners.add(subscriber, signal);
 }
 
 /** @internal Stops delivering signals to `subscriber`; the last one out restores Node's default. */
 export function unsubscribe(subscriber: SignalSubscriber, signals: readonly NodeJS.Signals[]): void {
-  for (const signal of signals) {
-    const set = subscribers.get(signal);
-    if (set === undefined || !set.delete(subscriber) || set.size > 0) continue;
-    subscribers.delete(signal);
-    process.removeListener(signal, onSignal);
-  }
+  for (const signal of signals) shutdownListeners.delete(subscriber, signal);
 }
-
-function onSignal(signal: NodeJS.Signals): void {
-  const set = subscribers.get(signal);
-  if (set === undefined) return;
-  let force = false;
-  // A copy: a supervisor that stops synchronously unsubscribes while we iterate.
-  for (const subscriber of [...set]) force = subscriber.receiveSignal(signal) || force;
-  if (force) process.exit(128 + signalNumber(signal));
-}
-
-const dumpSubscribers = new Map<NodeJS.Signals, Set<SignalSubscriber>>();
 
 /** @internal Prints `subscriber`'s task tree whenever `signal` arrives, until unsubscribed. */
 export function subscribeDump(subscriber: SignalSubscriber, signal: NodeJS.Signals): void {
-  let set = dumpSubscribers.get(signal);
-  if (set === undefined) {
-    set = new Set();
-    dumpSubscribers.set(signal, set);
-    process.on(signal, onDumpSignal);
-  }
-  set.add(subscriber);
+  dumpListeners.add(subscriber, signal);
 }
 
 /** @internal Stops printing for `subscriber`; the last one out removes the listener. */
 export function unsubscribeDump(subscriber: SignalSubscriber, signal: NodeJS.Signals): void {
-  const set = dumpSubscribers.get(signal);
-  if (set === undefined || !set.delete(subscriber) || set.size > 0) return;
-  dumpSubscribers.delete(signal);
-  process.removeListener(signal, onDumpSignal);
-}
-
-function onDumpSignal(signal: NodeJS.Signals): void {
-  for (const subscriber of dumpSubscribers.get(signal) ?? []) subscriber.receiveDump();
+  dumpListeners.delete(subscriber, signal);
 }
 
 let keepAliveTimer: NodeJS.Timeout | undefined;

@@ -1,7 +1,8 @@
 // Effect (current major): fibers in a FiberSet, forked from plain JS through `FiberSet.runtime`;
 // shutdown closes the Scope that owns the FiberSet, which interrupts every fiber at once and
 // awaits them all. Fibers need no cancellation token: interruption runs `Effect.ensuring`.
-import { Deferred, Effect, Exit, FiberSet, Scope } from 'effect';
+import { Effect, Exit, FiberSet, Scope } from 'effect';
+import { effectBodies } from '../lib/effect-bodies.mjs';
 
 export const name = 'effect-fiberset';
 export const describe = 'Effect: `FiberSet.runtime(set)()` forks `Effect.never.pipe(Effect.ensuring(…))`; `Scope.close` interrupts the set';
@@ -12,17 +13,7 @@ export function create(env) {
 }
 
 function layer(scope, env) {
-  const { count, slowMs } = env;
-  const pending = Effect.suspend(() => {
-    count.started++;
-    return Effect.never;
-  }).pipe(Effect.ensuring(Effect.sync(() => void count.cleanups++)));
-  const slow = Effect.suspend(() => {
-    count.started++;
-    return Effect.never;
-  }).pipe(Effect.ensuring(Effect.andThen(Effect.sleep(slowMs), Effect.sync(() => void count.cleanups++))));
-  let deferred;
-  const churn = Effect.suspend(() => Deferred.await(deferred)).pipe(Effect.andThen(Effect.sync(() => void count.finished++)));
+  const { pending, slow, churn, newBatch } = effectBodies(env);
 
   // The FiberSet is made at the first spawn, so that a nested layer made before it (see child())
   // is closed after it: a Scope runs its finalizers newest first.
@@ -48,10 +39,7 @@ function layer(scope, env) {
       const fork = runner();
       for (let i = 0; i < n; i++) fork(churn);
     },
-    newBatch() {
-      const current = (deferred = Deferred.makeUnsafe());
-      return () => Effect.runSync(Deferred.succeed(current, undefined));
-    },
+    newBatch,
     child() {
       return layer(Effect.runSync(Scope.fork(scope)), env);
     },

@@ -1,7 +1,8 @@
 // Effect (current major): each fiber forked into a Scope with `Effect.forkIn`; shutdown is
 // `Scope.close`, which runs the scope's finalizers (one per live fiber: interrupt it) newest
 // first, one after the other: the default "sequential" finalizer strategy of `Scope.make()`.
-import { Deferred, Effect, Exit, Scope } from 'effect';
+import { Effect, Exit, Scope } from 'effect';
+import { effectBodies } from '../lib/effect-bodies.mjs';
 
 export const name = 'effect-scope';
 export const describe = 'Effect: `Effect.forkIn(task, scope)` in an `Effect.gen` loop; `Scope.close(scope, Exit.void)` (default sequential strategy)';
@@ -12,17 +13,7 @@ export function create(env) {
 }
 
 function layer(scope, env) {
-  const { count, slowMs } = env;
-  const pending = Effect.suspend(() => {
-    count.started++;
-    return Effect.never;
-  }).pipe(Effect.ensuring(Effect.sync(() => void count.cleanups++)));
-  const slow = Effect.suspend(() => {
-    count.started++;
-    return Effect.never;
-  }).pipe(Effect.ensuring(Effect.andThen(Effect.sleep(slowMs), Effect.sync(() => void count.cleanups++))));
-  let deferred;
-  const churn = Effect.suspend(() => Deferred.await(deferred)).pipe(Effect.andThen(Effect.sync(() => void count.finished++)));
+  const { pending, slow, churn, newBatch } = effectBodies(env);
   const forkN = (task, n) =>
     Effect.runSync(
       Effect.gen(function* () {
@@ -39,10 +30,7 @@ function layer(scope, env) {
     spawnChurn(n) {
       forkN(churn, n);
     },
-    newBatch() {
-      const current = (deferred = Deferred.makeUnsafe());
-      return () => Effect.runSync(Deferred.succeed(current, undefined));
-    },
+    newBatch,
     child() {
       return layer(Effect.runSync(Scope.fork(scope)), env);
     },

@@ -7,7 +7,7 @@
 //   node benchmarks/run.mjs [options]    after `npm run build` and `npm --prefix benchmarks ci`
 //
 // Options: --quick, --node=20,24, --runs=5, --n=1000,10000,100000, --systems=a,b (filter),
-//          --workloads=W1,W2,W3,W4,S (filter), --out=file.md (default RESULTS.md; RESULTS-quick.md
+//          --workloads=W1,W2,W3,W4,S,D (filter; D: the diagnostics-channel comparison alone), --out=file.md (default RESULTS.md; RESULTS-quick.md
 //          for --quick or any filter). Exit code 1 when a measurement failed its checks.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,7 +35,7 @@ for (const key of Object.keys(args)) if (!known.includes(key)) usage(`unknown op
 if (args.help) usage();
 function usage(problem) {
   if (problem) console.error(`run.mjs: ${problem}`);
-  console.error('usage: node benchmarks/run.mjs [--quick] [--node=20,24] [--runs=5] [--n=1000,10000,100000] [--systems=a,b] [--workloads=W1,W2,W3,W4,S] [--out=file.md]');
+  console.error('usage: node benchmarks/run.mjs [--quick] [--node=20,24] [--runs=5] [--n=1000,10000,100000] [--systems=a,b] [--workloads=W1,W2,W3,W4,S,D] [--out=file.md]');
   process.exit(problem ? 2 : 0);
 }
 const list = (value) => String(value).split(',').map((s) => s.trim()).filter(Boolean);
@@ -70,8 +70,14 @@ const SIGNAL = ['supervise', 'floor', 'floor-shared-reason'];
 const NOSIGNAL = ['supervise-nosignal', 'floor-nosignal'];
 const PEERS = ['effection', 'effect-fiberset', 'effect-scope'];
 const EFFECT = ['effect-fiberset', 'effect-scope'];
+/** supervise-nosignal with a subscriber on every diagnostics channel: informational, no target. */
+const OBSERVED = ['supervise-observed'];
 
-/** The tables of RESULTS.md; `own` systems are measured for it, `reuse` come from another workload's cells. */
+/**
+ * The tables of RESULTS.md; `own` systems are measured for it, `reuse` come from another workload's cells.
+ * The `group: 'D'` rows measure supervise-observed next to supervise-nosignal, whose cells they share with
+ * W1b/W2b/W3b (plan() measures a system's cell once): they make the diagnostics-channel table, not a table of their own.
+ */
 const WORKLOADS = [
   { id: 'W1', workload: 'shutdown', metric: 'shutdownNsPerTask', own: [...SIGNAL, ...PEERS], floor: 'floor-shared-reason', sizes: 'sizes' },
   { id: 'W2', workload: 'spawn', metric: 'spawnNsPerTask', extra: 'heapBytesPerTask', own: [...SIGNAL, ...PEERS], floor: 'floor-shared-reason', sizes: 'sizes' },
@@ -80,6 +86,9 @@ const WORKLOADS = [
   { id: 'W1b', workload: 'shutdown', metric: 'shutdownNsPerTask', own: NOSIGNAL, reuse: PEERS, floor: 'floor-nosignal', sizes: 'sizes', parent: 'W1' },
   { id: 'W2b', workload: 'spawn', metric: 'spawnNsPerTask', extra: 'heapBytesPerTask', own: NOSIGNAL, reuse: PEERS, floor: 'floor-nosignal', sizes: 'sizes', parent: 'W2' },
   { id: 'W3b', workload: 'churn', metric: 'churnNsPerTask', own: NOSIGNAL, reuse: PEERS, floor: 'floor-nosignal', sizes: 'churn', parent: 'W3' },
+  { id: 'W1d', workload: 'shutdown', own: ['supervise-nosignal', ...OBSERVED], sizes: 'sizes', parent: 'W1', group: 'D' },
+  { id: 'W2d', workload: 'spawn', own: ['supervise-nosignal', ...OBSERVED], sizes: 'sizes', parent: 'W2', group: 'D' },
+  { id: 'W3d', workload: 'churn', own: ['supervise-nosignal', ...OBSERVED], sizes: 'churn', parent: 'W3', group: 'D' },
   { id: 'S', workload: 'signal-cost', own: ['shared', 'default'], sizes: 'signal' },
 ];
 
@@ -90,7 +99,7 @@ function sizesOf(w, system) {
   return [config.signalN];
 }
 function wanted(w) {
-  return !config.workloads || config.workloads.includes(w.id) || config.workloads.includes(w.parent ?? '');
+  return !config.workloads || config.workloads.includes(w.id) || config.workloads.includes(w.parent ?? '') || config.workloads.includes(w.group ?? '');
 }
 function wantedSystem(system) {
   return !config.systems || config.systems.includes(system) || ['shared', 'default'].includes(system);
@@ -391,7 +400,7 @@ function gitCommit() {
   }
 }
 
-const ADAPTER_NAMES = [...SIGNAL, ...NOSIGNAL, ...PEERS];
+const ADAPTER_NAMES = [...SIGNAL, ...NOSIGNAL, ...OBSERVED, ...PEERS];
 const describe = {};
 for (const name of ADAPTER_NAMES) {
   try {
@@ -476,7 +485,7 @@ md.push(`## How to read the tables
 for (const major of config.nodes) {
   md.push(`## Node ${results[major].version}\n`);
   for (const w of WORKLOADS) {
-    if (w.id === 'S' || !wanted(w)) continue;
+    if (w.id === 'S' || w.group === 'D' || !wanted(w)) continue;
     md.push(`### ${TITLES[w.id]}\n`);
     md.push(workloadSection(major, w));
     md.push('');
@@ -484,6 +493,33 @@ for (const major of config.nodes) {
   if (results[major].failures.length) {
     md.push(`### Failed measurements\n\n${results[major].failures.map((f) => `- ${f}`).join('\n')}\n`);
   }
+}
+
+const DIAGNOSTICS = [
+  ['spawn', 'W2d', 'spawnNsPerTask', 'ns/task'],
+  ['spawn', 'W2d', 'heapBytesPerTask', 'heap bytes/pending task'],
+  ['shutdown', 'W1d', 'shutdownNsPerTask', 'ns/task'],
+  ['churn', 'W3d', 'churnNsPerTask', 'ns/task'],
+];
+if (WORKLOADS.some((w) => w.group === 'D' && wanted(w))) {
+  md.push(`## Diagnostics channels: with and without a subscriber
+
+\`supervise-observed\` is \`supervise-nosignal\` with one subscriber on each of supervise's \`supervise:*\` diagnostics channels (\`channels\`), each only counting its messages; its shutdown checks that every spawn, settle and shutdown message arrived. The column without a subscriber is \`supervise-nosignal\`'s own samples, the same samples as its rows in W1b, W2b and W3b: what a process that subscribes to nothing pays, publishing guarded by \`hasSubscribers\`. Informational: no target. N = ${fmt(TARGET_N, 0)} (churn: ${fmt(config.churn, 0)}); medians (min … max), ratio and difference of medians.
+`);
+  const rows = [];
+  const cell = (s) => (s ? `${fmt(s.median)} (${fmt(s.min)} … ${fmt(s.max)})${s.failed ? ` **${s.failed} FAILED**` : ''}` : '–');
+  for (const major of config.nodes) {
+    for (const [workload, id, metric, unit] of DIAGNOSTICS) {
+      if (!wanted(WORKLOADS.find((w) => w.id === id))) continue;
+      const nn = workload === 'churn' ? config.churn : TARGET_N;
+      const without = sample(major, 'supervise-nosignal', workload, nn, metric);
+      const withOne = sample(major, 'supervise-observed', workload, nn, metric);
+      const difference = without && withOne ? withOne.median - without.median : undefined;
+      rows.push([`Node ${results[major].version}`, `${workload} ${unit}`, fmt(nn, 0), cell(without), cell(withOne), ratio(withOne?.median, without?.median), difference === undefined ? '–' : signed(difference)]);
+    }
+  }
+  md.push(table(['what', 'workload', 'N', 'without a subscriber (`supervise-nosignal`)', 'with a subscriber on every channel (`supervise-observed`)', 'x no subscriber', 'difference'], rows));
+  md.push('');
 }
 
 if (WORKLOADS.some((w) => w.id === 'S' && wanted(w))) {

@@ -26,6 +26,30 @@ export class SupervisorClosedError extends ReferenceError {
   override readonly name = 'SupervisorClosedError';
 }
 
+/**
+ * The error a task spawned with `restart: 'always'` rejects with when it returned more than
+ * `maxRestarts + 1` times within `within` ms: a task meant to run for ever that keeps ending is
+ * a crash loop even without an error. (A task that keeps failing rejects with its last error.)
+ *
+ * @example
+ * ```ts
+ * import { RestartLimitError, Supervisor } from 'supervise';
+ * const sup = new Supervisor({ signals: false, onTaskError: 'ignore' });
+ * const task = sup.spawn(() => 'done', { restart: 'always', maxRestarts: 2, backoff: () => 0 });
+ * await Promise.resolve(task).catch((error) => console.log(error instanceof RestartLimitError, task.restarts)); // true 2
+ * ```
+ */
+export class RestartLimitError extends Error {
+  readonly code = 'ERR_RESTART_LIMIT';
+  override readonly name = 'RestartLimitError';
+}
+
+/** @internal One line for a log: `Name: message`, or the value as a string. */
+export function summarize(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
 /** @internal A TypeError with Node's `ERR_INVALID_ARG_TYPE` code. */
 export function invalidArgType(what: string, expected: string, actual: unknown): TypeError {
   return Object.assign(new TypeError(`${what} must be ${expected}, got ${describe(actual)}`), {

@@ -4,7 +4,19 @@ export { Task, type TaskState, type TaskFunction, type SpawnOptions } from './ta
 export type { ShutdownReport, ShutdownCause, Straggler } from './shutdown.js';
 export type { SupervisorOptions, ChildOptions, TaskErrorPolicy, Logger } from './options.js';
 export type { SupervisorTree, TaskInfo } from './task-tree.js';
-export { SupervisorClosedError } from './errors.js';
+export { SupervisorClosedError, RestartLimitError } from './errors.js';
+export type { RestartMode, Backoff, BackoffOptions } from './restart.js';
+export {
+  channels,
+  type TaskSpawnMessage,
+  type TaskSettleMessage,
+  type TaskRestartMessage,
+  type ShutdownStartMessage,
+  type ShutdownPhase,
+  type ShutdownPhaseMessage,
+  type ShutdownDisposeMessage,
+  type ShutdownEndMessage,
+} from './diagnostics.js';
 export { closeServer, type CloseServerOptions } from './close-server.js';
 export { stopChildProcess, type StopChildProcessOptions } from './child-process.js';
 export { stopWorker, type StopWorkerOptions } from './worker.js';

@@ -47,8 +47,10 @@ export interface RunOptions extends SupervisorOptions {
   /**
    * `true` (default): once shutdown has finished and stdout and stderr are flushed, exit the
    * process with `report.exitCode`. `false`: only resolve the report; set no exit code.
+   * A function: called with the exit code instead of `process.exit`, then and for a forced
+   * second signal, so a test can assert it in-process (see `supervise/testing`).
    */
-  readonly exit?: boolean;
+  readonly exit?: boolean | ((code: number) => void);
 }
 
 const runOptionNames = ['onShutdown', 'stopOnUnhandledErrors', 'exitWhenDone', 'exit'] as const;
@@ -69,10 +71,18 @@ const runOptionNames = ['onShutdown', 'stopOnUnhandledErrors', 'exitWhenDone', '
  * @throws TypeError or RangeError (synchronously) for a bad argument or option.
  */
 export function run(main?: (sup: Supervisor) => unknown, options: RunOptions = {}): Promise<ShutdownReport> {
+  return startRun(main, options).report;
+}
+
+/** @internal `run()`, also handing back the supervisor it made: for `supervise/testing`. */
+export function startRun(main: ((sup: Supervisor) => unknown) | undefined, options: RunOptions = {}): { supervisor: Supervisor; report: Promise<ShutdownReport> } {
   if (main !== undefined && typeof main !== 'function') throw invalidArgType('run(main)', 'a function or undefined', main);
   if (typeof options !== 'object' || options === null) throw invalidArgType('run(main, options): options', 'an object', options);
-  for (const name of ['stopOnUnhandledErrors', 'exitWhenDone', 'exit'] as const) {
+  for (const name of ['stopOnUnhandledErrors', 'exitWhenDone'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'boolean') throw invalidArgType(`options.${name}`, 'a boolean', options[name]);
+  }
+  if (options.exit !== undefined && typeof options.exit !== 'boolean' && typeof options.exit !== 'function') {
+    throw invalidArgType('options.exit', 'a boolean or a function (code) => void', options.exit);
   }
   const { onShutdown, stopOnUnhandledErrors = true, exitWhenDone = false, exit = true } = options;
   if (onShutdown !== undefined && typeof onShutdown !== 'function') throw invalidArgType('options.onShutdown', 'a function', onShutdown);
@@ -81,6 +91,7 @@ export function run(main?: (sup: Supervisor) => unknown, options: RunOptions = {
   for (const name of runOptionNames) delete supervisorOptions[name];
   const sup = new Supervisor(supervisorOptions as SupervisorOptions);
   const logger = sup._options.logger;
+  if (typeof exit === 'function') sup._exit = exit;
 
   if (onShutdown !== undefined) {
     sup._beforeCancel = async () => {
@@ -115,17 +126,18 @@ export function run(main?: (sup: Supervisor) => unknown, options: RunOptions = {
   if (main !== undefined) sup.spawn(() => main(sup), { name: 'main' });
   else if (exitWhenDone) void sup.shutdown();
 
-  return sup.done.then(async (report) => {
+  const report = sup.done.then(async (report) => {
     process.off('uncaughtException', onUncaught);
     process.off('unhandledRejection', onRejection);
     releaseProcess();
     logReport(sup, report, printed);
-    if (exit) {
+    if (exit !== false) {
       await flushOutput();
-      process.exit(report.exitCode);
+      sup.exitNow(report.exitCode);
     }
     return report;
   });
+  return { supervisor: sup, report };
 }
 
 /** The closing lines: every error with its stack, then one summary line with phase durations. */

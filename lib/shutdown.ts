@@ -20,6 +20,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
+import {
+  type ShutdownDisposeMessage,
+  type ShutdownPhase,
+  shutdownDisposeChannel,
+  shutdownEndChannel,
+  shutdownPhaseChannel,
+  shutdownStartChannel,
+} from './diagnostics.js';
 import type { Disposer } from './resources.js';
 import { isHoldingProcess } from './signals.js';
 import type { Supervisor } from './supervisor.js';
@@ -177,6 +185,9 @@ export async function shutdownSequence(
   // Phase 1: shutdown begins; tasks still run through the drain delay and onShutdown.
   const abortReason = sup._beginStopping(cause, reason, signal);
   debug('%s: shutdown (%s) began; %d pending tasks, %d disposers', sup.name, cause, sup.size, sup._disposers.length);
+  if (shutdownStartChannel.hasSubscribers) {
+    shutdownStartChannel.publish({ supervisor: sup, cause, signal, reason: abortReason, pending: sup.size });
+  }
   const drained = drainDelay > 0 ? sleep(drainDelay) : undefined;
   const beforeCancel = sup._beforeCancel;
   if (beforeCancel !== undefined) {
@@ -191,6 +202,7 @@ export async function shutdownSequence(
   }
   if (drained !== undefined) await deadline.race(drained);
   const tasksFrom = performance.now();
+  publishPhase(sup, 'drain', startedAt, tasksFrom);
 
   // Phase 2: stop taking work, cancel every unshielded task at once, then wait for all of them.
   sup._acceptsWork = false;
@@ -201,47 +213,55 @@ export async function shutdownSequence(
     sup._options.logger?.warn(stuckTaskReport(sup, pendingTasks));
   }
   const disposeFrom = performance.now();
+  publishPhase(sup, 'tasks', tasksFrom, disposeFrom);
   debug('%s: tasks done after %d ms', sup.name, Math.round(disposeFrom - startedAt));
 
   // Phase 3: dispose newest first, each awaited; a failure does not stop the rest.
   sup._disposing = true;
   for (let disposer = sup._disposers.pop(); disposer !== undefined; disposer = sup._disposers.pop()) {
     const calledAt = performance.now();
+    let outcome: ShutdownDisposeMessage['outcome'] = 'disposed';
+    let failure: unknown;
     try {
       if (disposer.kind === 'child') {
         const child = disposer.value as Supervisor;
         const report = await child._shutdownFromParent(abortReason, signal, deadline);
         if (report === undefined) {
+          outcome = 'timed-out';
           stragglers.push(straggler(disposer, calledAt));
         } else {
           cancelled += report.cancelled;
           stragglers.push(...report.stragglers);
           errors.push(...report.errors);
         }
-        continue;
-      }
-      activeDisposal = { deadlineAt: deadline.at, disposer, calledAt, stragglers };
-      let pending: unknown;
-      try {
-        pending = disposer.run();
-      } finally {
-        activeDisposal = undefined;
-      }
-      if (!isThenable(pending)) continue;
-      if ((await deadline.race(pending)) === timedOut) {
-        stragglers.push(straggler(disposer, calledAt));
-        sup._options.logger?.warn(`supervise: "${sup.name}" disposer "${disposer.name}" still pending at the deadline`);
-        reportLateRejection(sup, disposer, pending);
+      } else {
+        activeDisposal = { deadlineAt: deadline.at, disposer, calledAt, stragglers };
+        let pending: unknown;
+        try {
+          pending = disposer.run();
+        } finally {
+          activeDisposal = undefined;
+        }
+        if (isThenable(pending) && (await deadline.race(pending)) === timedOut) {
+          outcome = 'timed-out';
+          stragglers.push(straggler(disposer, calledAt));
+          sup._options.logger?.warn(`supervise: "${sup.name}" disposer "${disposer.name}" still pending at the deadline`);
+          reportLateRejection(sup, disposer, pending);
+        }
       }
     } catch (error) {
+      outcome = 'failed';
+      failure = error;
       errors.push(error);
     }
+    if (shutdownDisposeChannel.hasSubscribers) publishDispose(sup, disposer, outcome, failure, calledAt);
   }
+  const endedAt = performance.now();
+  publishPhase(sup, 'dispose', disposeFrom, endedAt);
   debug('%s: disposers done after %d ms', sup.name, Math.round(performance.now() - startedAt));
 
   // Phase 4: stopped.
   deadline.clear();
-  const endedAt = performance.now();
   sup._phaseDurations = {
     beforeCancelMs: tasksFrom - startedAt,
     tasksMs: disposeFrom - tasksFrom,
@@ -258,7 +278,17 @@ export async function shutdownSequence(
     exitCode: errors.length > 0 ? 1 : stragglers.length > 0 ? EXIT_DEADLINE : 0,
   };
   sup._stopped();
+  if (shutdownEndChannel.hasSubscribers) shutdownEndChannel.publish({ supervisor: sup, report });
   return report;
+}
+
+function publishPhase(supervisor: Supervisor, phase: ShutdownPhase, from: number, to: number): void {
+  if (shutdownPhaseChannel.hasSubscribers) shutdownPhaseChannel.publish({ supervisor, phase, durationMs: to - from });
+}
+
+function publishDispose(supervisor: Supervisor, disposer: Disposer, outcome: ShutdownDisposeMessage['outcome'], error: unknown, calledAt: number): void {
+  const kind = disposer.kind === 'child' ? 'child' : disposer.kind === 'defer' ? 'callback' : 'resource';
+  shutdownDisposeChannel.publish({ supervisor, name: disposer.name, kind, outcome, error, durationMs: performance.now() - calledAt });
 }
 
 /** @internal Exposed for a child's own race against its parent's deadline. */

@@ -19,6 +19,8 @@ import { invalidArgType, invalidArgValue } from './errors.js';
 export interface SignalSubscriber {
   /** Called for each signal received; returns true when the process must be forced to exit. */
   receiveSignal(signal: NodeJS.Signals): boolean;
+  /** Exits the process at once, for a forced second signal: `process.exit`, unless `run()` was given an exit function. */
+  exitNow(code: number): void;
   /** Called for its `dumpSignal`: print what runs, stop nothing. */
   receiveDump(): void;
 }
@@ -90,9 +92,11 @@ class SignalListeners {
 }
 
 const shutdownListeners = new SignalListeners((signal) => {
-  let force = false;
-  for (const subscriber of shutdownListeners.of(signal)) force = subscriber.receiveSignal(signal) || force;
-  if (force) process.exit(128 + signalNumber(signal));
+  let forced: SignalSubscriber | undefined;
+  for (const subscriber of shutdownListeners.of(signal)) {
+    if (subscriber.receiveSignal(signal)) forced ??= subscriber;
+  }
+  forced?.exitNow(128 + signalNumber(signal));
 });
 
 const dumpListeners = new SignalListeners((signal) => {

@@ -27,7 +27,8 @@
  * @module
  */
 import { debuglog } from 'node:util';
-import { SupervisorClosedError, invalidArgType } from './errors.js';
+import { SupervisorClosedError, invalidArgType, summarize } from './errors.js';
+import { type RestartPolicy, RestartingTask, restartPolicy, runWithRestarts } from './restart.js';
 import {
   type ChildOptions,
   type ResolvedOptions,
@@ -36,12 +37,13 @@ import {
   resolveRootOptions,
 } from './options.js';
 import { shutdownOnMessage, stoppedByMessage } from './messages.js';
+import { taskSettleChannel, taskSpawnChannel } from './diagnostics.js';
 import { type SupervisorTree, formatTree, taskTree } from './task-tree.js';
 import { asyncDisposeSymbol } from './ponyfill.js';
 import { Disposer, disposerForAdopt, disposerForDefer, disposerForUse } from './resources.js';
 import { type Deadline, type ShutdownCause, type ShutdownReport, type Straggler, shutdownSequence, timedOut } from './shutdown.js';
 import { type SignalSubscriber, holdProcess, releaseProcess, subscribe, subscribeDump, unsubscribe, unsubscribeDump } from './signals.js';
-import { RUNNING, type SpawnOptions, Task, type TaskFunction, type TaskOwner } from './task.js';
+import { RUNNING, type SpawnOptions, Task, type TaskFunction, type TaskOwner, type TaskState } from './task.js';
 
 /**
  * Where a supervisor is in its life.
@@ -137,6 +139,8 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
   _onIdle: (() => void) | undefined = undefined;
   /** @internal Called after phase 1, before any task is cancelled (`run`'s `onShutdown`). */
   _beforeCancel: (() => unknown) | undefined = undefined;
+  /** @internal On a root that `run()` was given an exit function: how to exit instead of `process.exit`. */
+  _exit: ((code: number) => void) | undefined = undefined;
   /** @internal Whether spawn records where each task was spawned, for the stuck-task report. */
   _captureSpawnSites: boolean;
   /** @internal How long each phase of the last shutdown took, for `run()`'s summary line. */
@@ -255,6 +259,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     const takesSignal = lastFunctionTakesSignal;
     let name = lastFunctionName;
     let shield = false;
+    let restart: RestartPolicy | undefined;
     if (options !== undefined) {
       if (typeof options !== 'object' || options === null) throw invalidArgType('spawn(fn, options): options', 'an object', options);
       if (options.name !== undefined) {
@@ -265,10 +270,11 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
         if (typeof options.shield !== 'boolean') throw invalidArgType('spawn options.shield', 'a boolean', options.shield);
         shield = options.shield;
       }
+      restart = restartPolicy(options);
     }
     if (!this._acceptsWork) throw this.#closed(`spawn task "${name || 'anonymous'}"`);
 
-    const task = new Task<T>(this, name, shield);
+    const task = restart === undefined ? new Task<T>(this, name, shield) : new RestartingTask<T>(this, name, shield, restart);
     // Registered before `fn` runs: if `fn` starts a shutdown synchronously, the shutdown sees it.
     const tasks = this._tasks;
     task._index = tasks.length;
@@ -279,7 +285,12 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
       Error.captureStackTrace(site, this.spawn); // start the stack at the caller of spawn
       spawnSites.set(task, site);
     }
+    if (taskSpawnChannel.hasSubscribers) taskSpawnChannel.publish({ supervisor: this, task });
 
+    if (restart !== undefined) {
+      task._track(runWithRestarts(task as RestartingTask<T>, fn, takesSignal));
+      return task;
+    }
     let result: T | PromiseLike<T>;
     try {
       result = takesSignal ? fn(task.signal) : (fn as () => T | PromiseLike<T>)();
@@ -510,6 +521,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
       last._index = index;
     }
     task._index = -1;
+    if (taskSettleChannel.hasSubscribers) publishSettle(this, task, error);
     if (tasks.length === 0) this.#becameIdle();
     if (task._failed()) this.#taskFailed(task, error);
   }
@@ -561,6 +573,12 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     return false;
   }
 
+  /** @internal A forced second signal: exit at once. */
+  exitNow(code: number): void {
+    if (this._exit === undefined) process.exit(code);
+    this._exit(code);
+  }
+
   /** Applies `onTaskError` to a task that rejected with something other than its cancellation. */
   #taskFailed(task: Task, error: unknown): void {
     const { onTaskError, logger } = this._options;
@@ -592,7 +610,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     this._errors.push(error);
     const root = this._root;
     if (this._state !== RUNNING || root._state !== RUNNING) return;
-    this._options.logger?.error(`supervise: ${what} in "${this.name}" (${summary(error)}); shutting down "${root.name}"`);
+    this._options.logger?.error(`supervise: ${what} in "${this.name}" (${summarize(error)}); shutting down "${root.name}"`);
     root._begin('error', error, undefined, Infinity);
   }
 
@@ -618,11 +636,13 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
   }
 }
 
+function publishSettle(supervisor: Supervisor, task: Task, error: unknown): void {
+  const state = task.state as Exclude<TaskState, 'running'>;
+  taskSettleChannel.publish({ supervisor, task, state, error, durationMs: task._age(performance.now()) });
+}
+
 function releaseChannel(): void {
   if (process.connected) process.disconnect();
 }
 
-function summary(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
-}
+

@@ -22,6 +22,8 @@ export interface TaskInfo {
   readonly state: TaskState;
   /** Milliseconds since spawn. */
   readonly ageMs: number;
+  /** How many times its restart policy has started it again. */
+  readonly restarts: number;
   readonly shielded: boolean;
 }
 
@@ -50,6 +52,7 @@ export function taskTree(sup: Supervisor, now = performance.now()): SupervisorTr
     name: task.name,
     state: task.state,
     ageMs: task._age(now),
+    restarts: task.restarts,
     shielded: task.shielded,
   }));
   tasks.sort((a, b) => a.id - b.id);
@@ -71,7 +74,7 @@ export function formatTree(tree: SupervisorTree): string {
       const prefix = indent + childIndent;
       if ('task' in item) {
         const { task } = item;
-        lines.push(`${prefix}${last ? '└─ ' : '├─ '}#${task.id} "${task.name}" ${task.state}${task.shielded ? ' (shielded)' : ''}, ${task.ageMs} ms`);
+        lines.push(`${prefix}${last ? '└─ ' : '├─ '}#${task.id} "${task.name}" ${task.state}${task.shielded ? ' (shielded)' : ''}, ${task.ageMs} ms${task.restarts > 0 ? `, ${task.restarts} restart(s)` : ''}`);
       } else {
         walk(item.child, prefix, last ? '└─ ' : '├─ ', last ? '   ' : '│  ');
       }

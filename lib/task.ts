@@ -11,6 +11,7 @@
  *
  * @module
  */
+import type { Backoff, RestartMode } from './restart.js';
 import { ageOf, noteSpawn } from './spawn-clock.js';
 
 /**
@@ -42,6 +43,25 @@ export interface SpawnOptions {
    * (aiorun's `shutdown_waits_for`). `task.cancel()` still cancels it.
    */
   readonly shield?: boolean;
+  /**
+   * Start the function again, with a fresh signal, when a run fails (`'on-failure'`) or ends in
+   * any way but cancellation (`'always'`), after a backoff. Never once shutdown has begun, nor
+   * after `task.cancel()`. Default: `'never'`.
+   */
+  readonly restart?: RestartMode;
+  /**
+   * With `restart`: more restarts than this within `within` ms gives up, and the last error
+   * goes to `onTaskError`. An integer >= 0, or Infinity. Default: 5.
+   */
+  readonly maxRestarts?: number;
+  /** With `restart`: the window, in milliseconds, in which `maxRestarts` is counted. Default: 60 000. */
+  readonly within?: number;
+  /**
+   * With `restart`: the wait before each restart. Default: exponential from 100 ms, doubling up
+   * to 30 s, with jitter (each wait is between half and all of that), counted over the restarts
+   * in the current `within` window, so a task that ran well for a while starts from 100 ms again.
+   */
+  readonly backoff?: Backoff;
 }
 
 /**
@@ -82,6 +102,8 @@ const CANCEL_REQUESTED = 8;
 const HAS_CONTROLLER = 16;
 /** The task settled synchronously: `_result` is its value or error, not a promise. */
 const SETTLED_SYNC = 32;
+/** @internal Waiting to restart: shutdown cancels it even when shielded, since no work runs. */
+export const BACKOFF = 64;
 const stateNames: readonly TaskState[] = ['running', 'fulfilled', 'rejected', 'cancelled'];
 
 let lastId = 0;
@@ -172,6 +194,19 @@ export class Task<T = unknown> implements PromiseLike<T> {
   }
 
   /**
+   * How many times a restart policy has started the function again (see `spawn`'s `restart`).
+   *
+   * @example
+   * ```ts
+   * const task = sup.spawn(consume, { restart: 'on-failure' });
+   * setInterval(() => metrics.gauge('consumer_restarts', task.restarts), 10_000);
+   * ```
+   */
+  get restarts(): number {
+    return 0;
+  }
+
+  /**
    * Aborted when the task is cancelled or, unless shielded, when its supervisor shuts down.
    * Reading it is what creates it, for a function that declared no parameter.
    *
@@ -229,9 +264,24 @@ export class Task<T = unknown> implements PromiseLike<T> {
     return (this._result as Promise<T>).then(onfulfilled, onrejected);
   }
 
-  /** @internal Whether shutdown should abort this task: unshielded and not cancelled yet. */
+  /** @internal Whether shutdown should abort this task: not cancelled yet, and unshielded or waiting to restart. */
   _cancellable(): boolean {
-    return (this._flags & (SHIELD | CANCEL_REQUESTED)) === 0;
+    const flags = this._flags;
+    return (flags & (SHIELD | CANCEL_REQUESTED)) === 0 || (flags & (BACKOFF | CANCEL_REQUESTED)) === BACKOFF;
+  }
+
+  /** @internal Whether `cancel()` or a shutdown has aborted this task. */
+  _cancelRequested(): boolean {
+    return (this._flags & CANCEL_REQUESTED) !== 0;
+  }
+
+  /** @internal For a restart: aborts the last run's signal, if it was made, and clears it, so the next run gets a fresh one. */
+  _retireSignal(reason: unknown): void {
+    const flags = this._flags;
+    if ((flags & HAS_CONTROLLER) === 0) return;
+    (this._cancel as AbortController).abort(reason);
+    this._cancel = undefined;
+    this._flags = flags & ~HAS_CONTROLLER;
   }
 
   /** @internal Cancels with a reason the caller owns; shutdown passes one shared object to every task. */
@@ -277,7 +327,8 @@ export class Task<T = unknown> implements PromiseLike<T> {
 
   /** Shows id, name and state in `console.log` and `util.inspect`. */
   [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return `Task { id: ${this.id}, name: ${JSON.stringify(this.name)}, state: '${this.state}'${this.shielded ? ', shielded' : ''} }`;
+    const restarts = this.restarts;
+    return `Task { id: ${this.id}, name: ${JSON.stringify(this.name)}, state: '${this.state}'${this.shielded ? ', shielded' : ''}${restarts > 0 ? `, restarts: ${restarts}` : ''} }`;
   }
 }
 

@@ -75,6 +75,7 @@ const tsconfig = (compilerOptions: Record<string, unknown>, files: string[]) =>
 // A TypeScript user's program: `await using`, the types of spawn and the report, and a type error
 // the published declarations must catch.
 const typescriptProgram = `import { Supervisor, run, type ShutdownReport, type SupervisorState, type Task } from 'supervise';
+import { runForTest, type ProgramUnderTest } from 'supervise/testing';
 
 const order: string[] = [];
 let report: ShutdownReport | undefined;
@@ -94,13 +95,15 @@ let report: ShutdownReport | undefined;
 }
 await Promise.resolve();
 const runType: string = typeof run;
-console.log(JSON.stringify({ order, exitCode: report?.exitCode, cause: report?.cause, runType }));
+const startProgram: (main: (sup: Supervisor) => void) => ProgramUnderTest = runForTest;
+console.log(JSON.stringify({ order, exitCode: report?.exitCode, cause: report?.cause, runType, testing: typeof startProgram }));
 `;
 const typescriptOutput = {
   order: ['running', 'waiter', 'task aborted', 'deferred'],
   exitCode: 0,
   cause: 'dispose',
   runType: 'function',
+  testing: 'function',
 };
 
 describe(`the packed package, installed in a fresh project, on Node ${process.versions.node}`, { timeout: 600_000, concurrency: false }, () => {
@@ -166,6 +169,28 @@ console.log(JSON.stringify({
     const out = JSON.parse(await ok(process.execPath, ['esm.mjs'], app));
     assert.equal(fileURLToPath(out.resolved), join(app, 'node_modules', 'supervise', 'dist', 'lib', 'index.js'));
     assert.deepEqual(out, { ...out, log: ['task aborted', 'deferred'], exitCode: 0, closed: true, run: 'function', stack: 'function' });
+  });
+
+  it("ESM: 'supervise/testing' resolves to the installed sub-path and tests a shutdown in-process", async () => {
+    writeFileSync(
+      join(app, 'testing.mjs'),
+      `import { recordTimeline, runForTest, simulateSignal } from 'supervise/testing';
+const program = runForTest((sup) => {
+  sup.defer(function closeDb() {});
+  sup.spawn(async (signal) => {
+    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+  }, { name: 'worker' });
+}, { name: 'app', logger: false });
+const timeline = recordTimeline(program.supervisor);
+simulateSignal(program.supervisor, 'SIGTERM');
+const exitCode = await program.exitCode;
+timeline.assertOrder(['app: shutdown signal SIGTERM', 'app: settle worker fulfilled', 'app: dispose closeDb disposed', 'app: stopped 0']);
+console.log(JSON.stringify({ resolved: import.meta.resolve('supervise/testing'), exitCode }));
+`,
+    );
+    const out = JSON.parse(await ok(process.execPath, ['testing.mjs'], app));
+    assert.equal(fileURLToPath(out.resolved), join(app, 'node_modules', 'supervise', 'dist', 'lib', 'testing.js'));
+    assert.equal(out.exitCode, 0);
   });
 
   it('ESM: a run() daemon stops in order on SIGTERM and exits 0', async () => {

@@ -11,7 +11,11 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import * as api from 'supervise';
+import * as mainApi from 'supervise';
+import * as testingApi from 'supervise/testing';
+
+// Both entry points: 'supervise' and 'supervise/testing'.
+const api: Record<string, unknown> = { ...mainApi, ...testingApi };
 
 const root = new URL('../../', import.meta.url);
 const docs = readFileSync(new URL('docs/API.md', root), 'utf8').replace(/```[\s\S]*?```/g, '');
@@ -95,7 +99,7 @@ function unionMembers(name: string): string[] {
 function declarationFiles(): URL[] {
   const index = new URL('index.d.ts', declarations);
   const source = strip(readFileSync(index, 'utf8'));
-  const files = [index];
+  const files = [index, new URL('testing.d.ts', declarations)];
   for (const [, from] of source.matchAll(/from\s+['"](\.[^'"]+)['"]/g)) files.push(new URL(from!.replace(/\.js$/, '.d.ts'), index));
   return files.filter((file) => existsSync(file));
 }
@@ -173,7 +177,7 @@ function classMembers(name: string): string[] {
 }
 
 describe('docs/API.md', () => {
-  const typeExports = exportedNames(new URL('index.d.ts', declarations));
+  const typeExports = new Set([...exportedNames(new URL('index.d.ts', declarations)), ...exportedNames(new URL('testing.d.ts', declarations))]);
 
   it('has a heading for every runtime export of the package', () => {
     const missing = Object.keys(api).filter((name) => headingsNaming(name).length === 0);
@@ -200,7 +204,11 @@ describe('docs/API.md', () => {
 
   it('names every field of the option and report types in their sections', () => {
     const missing: string[] = [];
-    const interfaces = ['SupervisorOptions', 'ChildOptions', 'SpawnOptions', 'RunOptions', 'ShutdownReport', 'Straggler', 'Logger'];
+    const interfaces = [
+      'SupervisorOptions', 'ChildOptions', 'SpawnOptions', 'RunOptions', 'ShutdownReport', 'Straggler', 'Logger', 'BackoffOptions',
+      'TaskInfo', 'SupervisorTree', 'TaskSpawnMessage', 'TaskSettleMessage', 'TaskRestartMessage', 'ShutdownStartMessage',
+      'ShutdownPhaseMessage', 'ShutdownDisposeMessage', 'ShutdownEndMessage', 'ProgramUnderTest', 'Timeline', 'TimelineEvent',
+    ];
     // The adapters' option types with fields of their own (the others only extend GracePeriodOptions).
     const adapterInterfaces = ['GracePeriodOptions', 'StopChildProcessOptions', 'StopWorkerOptions', 'ClosablePool', 'MessageSource'];
     for (const name of [...interfaces, ...adapterInterfaces.filter((name) => typeExports.has(name))]) {
@@ -214,7 +222,7 @@ describe('docs/API.md', () => {
 
   it('names every member of the string unions in their sections', () => {
     const missing: string[] = [];
-    for (const name of ['ShutdownCause', 'TaskState', 'SupervisorState', 'TaskErrorPolicy']) {
+    for (const name of ['ShutdownCause', 'TaskState', 'SupervisorState', 'TaskErrorPolicy', 'RestartMode', 'ShutdownPhase']) {
       const section = sectionOf(name);
       const members = unionMembers(name);
       assert.ok(members.length > 0, `no members parsed for ${name}`);

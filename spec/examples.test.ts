@@ -110,3 +110,39 @@ describe('examples/run', guard, () => {
     assert.match(stdout, /queue: closed with 0 jobs left/);
   });
 });
+
+describe('examples/diagnostics', guard, () => {
+  it('logs every supervise event as a JSON line: restarts, then the shutdown phases in order', async () => {
+    const program = startProgram(new URL('diagnostics.js', built));
+    for (let waited = 0; !program.stderr().includes('consumer: connected'); waited += 20) {
+      assert.ok(waited < 60_000, `never connected; stdout: ${program.stdout()}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    program.child.kill('SIGTERM');
+    const { code, stdout, stderr } = await program.exited();
+    assert.equal(code, 0, stderr);
+    const events = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const summary = events.map((e) => [e.event, e.task ?? e.phase ?? e.name ?? e.cause, e.state ?? e.restart ?? e.outcome ?? e.signal ?? e.exitCode].join(' '));
+    // Before the signal, main's settle and the consumer's restarts interleave as microtasks run.
+    assert.deepEqual(summary.slice(0, 5).sort(), [
+      'task.restart consumer 1',
+      'task.restart consumer 2',
+      'task.settle main fulfilled',
+      'task.spawn consumer ',
+      'task.spawn main ',
+    ]);
+    assert.deepEqual(summary.slice(0, 2), ['task.spawn main ', 'task.spawn consumer ']);
+    assert.ok(summary.indexOf('task.restart consumer 1') < summary.indexOf('task.restart consumer 2'));
+    assert.deepEqual(summary.slice(5), [
+      'shutdown.start signal SIGTERM',
+      'shutdown.phase drain ',
+      'task.settle consumer cancelled',
+      'shutdown.phase tasks ',
+      'shutdown.dispose closeDatabase disposed',
+      'shutdown.phase dispose ',
+      'shutdown.end  0',
+    ]);
+    assert.equal(events.find((e) => e.event === 'task.restart')!.error, 'Error: connection refused (attempt 1)');
+    assert.ok(events.every((e) => e.supervisor === 'app'));
+  });
+});

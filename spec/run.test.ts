@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { run } from '../lib/index.js';
-import { type Fixture, killFixtures, recordingLogger, startFixture } from './helpers.js';
+import { type RunOptions, type Supervisor, type Task, run } from '../lib/index.js';
+import { recordTimeline, runForTest, simulateSignal } from '../lib/testing.js';
+import { type Fixture, aborted, killFixtures, recordingLogger, startFixture } from './helpers.js';
 
 after(killFixtures);
 
@@ -72,70 +73,6 @@ describe('run() as the process entry point', serial, () => {
     });
   }
 
-  it('a shielded task finishes its work during shutdown, before resources close', async () => {
-    const daemon = await started({ SCENARIO: 'shielded' });
-    daemon.child.kill('SIGTERM');
-    const { code, stdout } = await daemon.exited();
-    assert.equal(code, 0);
-    const out = lines(stdout);
-    assert.ok(out.includes('shielded: finished its work, its signal aborted=false'));
-    assert.ok(out.indexOf('shielded: finished its work, its signal aborted=false') < out.indexOf('resource: closed'));
-    assert.ok(out.indexOf('worker: cleaned up') < out.indexOf('resource: closed'));
-  });
-
-  it('cancel() reaches a shielded task, which then ends as cancelled (exit 0)', async () => {
-    const daemon = await started({ SCENARIO: 'cancel-shielded' });
-    daemon.child.kill('SIGTERM');
-    const { code, stdout, stderr } = await daemon.exited();
-    assert.equal(code, 0, stderr);
-    assert.deepEqual(lines(stdout), ['ready', 'shielded: cancelled']);
-    assert.match(stderr, /0 stragglers, 0 errors; exit code 0/);
-  });
-
-  for (const form of ['sync', 'async', 'promise'] as const) {
-    it(`onShutdown (${form}) runs exactly once, before any task is aborted`, async () => {
-      const daemon = await started({ SCENARIO: 'on-shutdown', FORM: form, SECOND_SIGNAL: 'ignore', CLEANUP: '100' });
-      daemon.child.kill('SIGTERM');
-      await daemon.waitFor('onShutdown #1');
-      daemon.child.kill('SIGTERM'); // a second signal must not run it again
-      const { code, stdout, stderr } = await daemon.exited();
-      assert.equal(code, 0, stderr);
-      const out = lines(stdout);
-      assert.equal(out.filter((line) => line.startsWith('onShutdown #')).length, 1);
-      assert.equal(out[1], 'onShutdown #1: task aborted=false');
-      const tail = { sync: [], async: ['onShutdown: async part done'], promise: ['onShutdown: promise settled'] }[form];
-      assert.deepEqual(out.slice(2), [...tail, 'worker: aborted', 'worker: cleaned up']);
-    });
-  }
-
-  it('an onShutdown error is reported: exit 1, and the tasks still shut down', async () => {
-    const daemon = await started({ SCENARIO: 'on-shutdown', FORM: 'throw' });
-    daemon.child.kill('SIGINT');
-    const { code, stdout, stderr } = await daemon.exited();
-    assert.equal(code, 1);
-    assert.deepEqual(lines(stdout), ['ready', 'onShutdown #1: task aborted=false', 'worker: aborted', 'worker: cleaned up']);
-    assert.match(stderr, /Error: onShutdown exploded\n\s+at /);
-    assert.match(stderr, /1 errors; exit code 1/);
-  });
-
-  it("main and onShutdown both fail: main's error wins, the other is logged", async () => {
-    const daemon = await started({ SCENARIO: 'main-and-on-shutdown-fail' });
-    const { code, stderr } = await daemon.exited();
-    assert.equal(code, 1);
-    assert.match(stderr, /task "main" failed in "fixture" \(Error: main failed first\)/);
-    assert.match(stderr, /onShutdown failed as well: Error: onShutdown failed second/);
-    assert.match(stderr, /supervise: error: Error: main failed first\n\s+at /);
-    assert.match(stderr, /1 errors; exit code 1/);
-  });
-
-  it('main throwing shuts down with exit 1; every cleanup still runs', async () => {
-    const daemon = await started({ SCENARIO: 'main-throws' });
-    const { code, stdout, stderr } = await daemon.exited();
-    assert.equal(code, 1);
-    assert.deepEqual(lines(stdout), ['ready', 'worker: aborted', 'worker: cleaned up', 'resource: closed']);
-    assert.match(stderr, /Error: main gave up\n\s+at /);
-  });
-
   it('an uncaught exception in a timer callback is logged with its stack and shuts down with exit 1', async () => {
     const daemon = await started({ SCENARIO: 'uncaught' });
     const { code, stdout, stderr } = await daemon.exited();
@@ -181,13 +118,6 @@ describe('run() as the process entry point', serial, () => {
     assert.match(stderr, /SUPERVISE \d+: fixture: shutdown \(signal\) began/);
   });
 
-  it('exitWhenDone: a batch job exits 0 once main and every task have settled', async () => {
-    const daemon = startFixture('run-daemon', { SCENARIO: 'exit-when-done' });
-    const { code, stdout, stderr } = await daemon.exited();
-    assert.equal(code, 0, stderr);
-    assert.deepEqual(lines(stdout), ['ready', 'job 1 done', 'job 2 done', 'job 3 done', 'resource: closed']);
-  });
-
   it('removes its listeners once it has finished; exit: false sets no exit code', async () => {
     const daemon = await started({ SCENARIO: 'listeners' });
     daemon.child.kill('SIGINT');
@@ -231,5 +161,150 @@ describe('run() in this process', { timeout: 60_000 }, () => {
   it('exitWhenDone with no main shuts down at once', async () => {
     const report = await run(undefined, { signals: false, exit: false, logger: false, exitWhenDone: true });
     assert.equal(report.cause, 'shutdown');
+  });
+});
+
+// What the child-process tests above prove about the process edge (a real signal arrives, the
+// process really exits with the code, output is flushed) is not repeated here: these run run()'s
+// logic in this process, through supervise/testing, with an injected exit.
+describe('run() through supervise/testing', { timeout: 60_000, concurrency: false }, () => {
+  /** A task that waits for its signal, then cleans up for `cleanupMs`. */
+  function worker(sup: Supervisor, order: string[], cleanupMs = 0): Task {
+    return sup.spawn(async (signal) => {
+      await aborted(signal);
+      order.push('worker: aborted');
+      await sleep(cleanupMs);
+      order.push('worker: cleaned up');
+    }, { name: 'worker' });
+  }
+
+  it('a shielded task finishes its work during shutdown, before resources close', async () => {
+    const order: string[] = [];
+    const program = runForTest((sup) => {
+      sup.spawn(async (signal) => {
+        await aborted(sup.signal);
+        await sleep(50);
+        order.push(`shielded: finished its work, its signal aborted=${signal.aborted}`);
+      }, { shield: true, name: 'flush' });
+      worker(sup, order);
+      sup.defer(() => void order.push('resource: closed'));
+    }, { name: 'app', logger: false });
+    const timeline = recordTimeline(program.supervisor);
+    simulateSignal(program.supervisor);
+    assert.equal(await program.exitCode, 0);
+    assert.deepEqual(order, ['worker: aborted', 'worker: cleaned up', 'shielded: finished its work, its signal aborted=false', 'resource: closed']);
+    timeline.assertOrder(['app: shutdown signal SIGTERM', 'app: settle flush fulfilled', 'app: phase tasks', 'app: dispose deferred disposed', 'app: stopped 0']);
+    assert.equal((await program.report).cancelled, 1, 'the worker; the shielded task is not cancelled');
+  });
+
+  it('cancel() reaches a shielded task, which then ends as cancelled (exit 0)', async () => {
+    let shielded: Task | undefined;
+    const logger = recordingLogger();
+    const program = runForTest((sup) => {
+      shielded = sup.spawn(async (signal) => {
+        await aborted(signal);
+        signal.throwIfAborted();
+      }, { shield: true, name: 'long-job' });
+    }, { name: 'app', logger, onShutdown: () => shielded?.cancel() });
+    const timeline = recordTimeline(program.supervisor);
+    simulateSignal(program.supervisor);
+    assert.equal(await program.exitCode, 0);
+    assert.equal(shielded!.state, 'cancelled');
+    timeline.assertOrder(['app: settle long-job cancelled', 'app: phase drain', 'app: stopped 0']);
+    assert.match(logger.lines.at(-1)!, /0 stragglers, 0 errors; exit code 0/);
+  });
+
+  for (const form of ['sync', 'async', 'promise'] as const) {
+    it(`onShutdown (${form}) runs exactly once, before any task is aborted`, async () => {
+      const order: string[] = [];
+      let calls = 0;
+      let probe: Task | undefined;
+      const look = () => order.push(`onShutdown #${++calls}: task aborted=${probe?.signal.aborted}`);
+      const forms: Record<typeof form, RunOptions['onShutdown']> = {
+        sync: () => void look(),
+        async: async () => {
+          look();
+          await sleep(50);
+          order.push('onShutdown: async part done');
+        },
+        promise: () => {
+          look();
+          return sleep(50).then(() => void order.push('onShutdown: promise settled'));
+        },
+      };
+      const program = runForTest((sup) => {
+        probe = worker(sup, order, 20);
+      }, { logger: false, secondSignal: 'ignore', onShutdown: forms[form] });
+      simulateSignal(program.supervisor);
+      assert.equal(simulateSignal(program.supervisor), undefined, 'a second signal must not run it again');
+      assert.equal(await program.exitCode, 0);
+      const tail = { sync: [], async: ['onShutdown: async part done'], promise: ['onShutdown: promise settled'] }[form];
+      assert.deepEqual(order, ['onShutdown #1: task aborted=false', ...tail, 'worker: aborted', 'worker: cleaned up']);
+    });
+  }
+
+  it('an onShutdown error is reported: exit 1, and the tasks still shut down', async () => {
+    const order: string[] = [];
+    const logger = recordingLogger();
+    const program = runForTest((sup) => void worker(sup, order), {
+      logger,
+      onShutdown: () => {
+        throw new Error('onShutdown exploded');
+      },
+    });
+    simulateSignal(program.supervisor, 'SIGINT');
+    assert.equal(await program.exitCode, 1);
+    assert.deepEqual(order, ['worker: aborted', 'worker: cleaned up']);
+    assert.deepEqual((await program.report).errors.map((error) => (error as Error).message), ['onShutdown exploded']);
+    assert.ok(logger.lines.includes('supervise: error: Error: onShutdown exploded'));
+  });
+
+  it("main and onShutdown both fail: main's error wins, the other is logged", async () => {
+    const logger = recordingLogger();
+    const program = runForTest(async (sup) => {
+      worker(sup, []);
+      await sleep(10);
+      throw new Error('main failed first');
+    }, {
+      name: 'app',
+      logger,
+      onShutdown: () => {
+        throw new Error('onShutdown failed second');
+      },
+    });
+    assert.equal(await program.exitCode, 1);
+    assert.deepEqual((await program.report).errors.map((error) => (error as Error).message), ['main failed first']);
+    assert.ok(logger.lines.some((line) => /task "main" failed in "app" \(Error: main failed first\)/.test(line)));
+    assert.ok(logger.lines.includes('supervise: onShutdown failed as well: Error: onShutdown failed second'));
+  });
+
+  it('main throwing shuts down with exit 1; every cleanup still runs', async () => {
+    const order: string[] = [];
+    const program = runForTest(async (sup) => {
+      worker(sup, order);
+      sup.defer(() => void order.push('resource: closed'));
+      await sleep(10);
+      throw new Error('main gave up');
+    }, { name: 'app', logger: false });
+    const timeline = recordTimeline(program.supervisor);
+    assert.equal(await program.exitCode, 1);
+    assert.deepEqual(order, ['worker: aborted', 'worker: cleaned up', 'resource: closed']);
+    timeline.assertOrder(['app: settle main rejected', 'app: shutdown error', 'app: settle worker fulfilled', 'app: dispose deferred disposed', 'app: stopped 1']);
+  });
+
+  it('exitWhenDone: a batch job exits 0 once main and every task have settled', async () => {
+    const order: string[] = [];
+    const program = runForTest(async (sup) => {
+      for (const n of [1, 2, 3]) {
+        sup.spawn(async () => {
+          await sleep(10 * n);
+          order.push(`job ${n} done`);
+        });
+      }
+      sup.defer(() => void order.push('resource: closed'));
+    }, { logger: false, exitWhenDone: true });
+    assert.equal(await program.exitCode, 0);
+    assert.deepEqual(order, ['job 1 done', 'job 2 done', 'job 3 done', 'resource: closed']);
+    assert.equal((await program.report).cancelled, 0);
   });
 });

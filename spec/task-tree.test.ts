@@ -33,8 +33,8 @@ describe('sup.tasks()', guard, () => {
     assert.deepEqual(
       tree.tasks.map(({ ageMs: _, ...rest }) => rest),
       [
-        { id: worker.id, name: 'worker', state: 'running', shielded: false },
-        { id: flush.id, name: 'flush', state: 'running', shielded: true },
+        { id: worker.id, name: 'worker', state: 'running', restarts: 0, shielded: false },
+        { id: flush.id, name: 'flush', state: 'running', restarts: 0, shielded: true },
       ],
     );
     assert.ok(tree.tasks.every((task) => task.ageMs >= 10 && task.ageMs < 20_000));
@@ -54,12 +54,12 @@ describe('sup.tasks()', guard, () => {
     const text = formatTree({
       name: 'app',
       state: 'running',
-      tasks: [{ id: 1, name: 'worker', state: 'running', ageMs: 5034, shielded: false }],
+      tasks: [{ id: 1, name: 'worker', state: 'running', ageMs: 5034, restarts: 2, shielded: false }],
       children: [
         {
           name: 'app/1',
           state: 'stopping',
-          tasks: [{ id: 3, name: 'flush', state: 'running', ageMs: 10, shielded: true }],
+          tasks: [{ id: 3, name: 'flush', state: 'running', ageMs: 10, restarts: 0, shielded: true }],
           children: [],
         },
       ],
@@ -68,7 +68,7 @@ describe('sup.tasks()', guard, () => {
       text,
       [
         'supervisor "app" running, 1 task(s)',
-        '├─ #1 "worker" running, 5034 ms',
+        '├─ #1 "worker" running, 5034 ms, 2 restart(s)',
         '└─ supervisor "app/1" stopping, 1 task(s)',
         '   └─ #3 "flush" running (shielded), 10 ms',
       ].join('\n'),

@@ -4,8 +4,9 @@
  * Every channel is named `supervise:*`, and each is published only when someone subscribes
  * (`hasSubscribers`): a process that subscribes to none pays one property read per spawn and
  * settle, and allocates nothing. A subscriber runs synchronously inside supervise, like every
- * diagnostics_channel subscriber; one that throws does not break the supervisor (Node reports
- * the error on `process.nextTick` as an uncaught exception).
+ * diagnostics_channel subscriber; one that throws does not break the supervisor: Node catches the
+ * error and raises it as an uncaught exception on the next tick, which `run()` logs and turns into
+ * a shutdown with exit code 1 (unless `stopOnUnhandledErrors: false`).
  *
  * | channel | published when | message |
  * | --- | --- | --- |

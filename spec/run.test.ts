@@ -97,6 +97,14 @@ describe('run() as the process entry point', serial, () => {
     assert.equal(kept.code, 0);
   });
 
+  it('a diagnostics subscriber that throws is an uncaught exception: logged, then a clean shutdown with exit 1', async () => {
+    const daemon = startFixture('run-daemon', { SCENARIO: 'throwing-subscriber' });
+    const { code, stdout, stderr } = await daemon.exited();
+    assert.equal(code, 1);
+    assert.deepEqual(lines(stdout), ['short task: done', 'ready', 'worker: aborted', 'worker: cleaned up', 'resource: closed']);
+    assert.match(stderr, /uncaught exception: Error: subscriber bug\n\s+at /);
+  });
+
   it('a task ignoring its signal is named at the deadline, with its spawn site, and exits 124', async () => {
     const daemon = await started({ SCENARIO: 'straggler', SHUTDOWN_TIMEOUT: '300', CAPTURE: 'true' });
     const sentAt = performance.now();

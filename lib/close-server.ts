@@ -1,20 +1,35 @@
 /**
- * `closeServer`: drains an `http`, `https`, `http2` or `net` server the way a load-balanced
- * daemon needs. It stops accepting at once, closes idle keep-alive connections, lets in-flight
- * requests finish while answering them with `Connection: close` (HTTP/2: GOAWAY), and destroys
- * whatever is left when its time is up.
+ * `closeServer`: drains an `http`, `https`, `http2` or `net` server so that no request a client
+ * has already sent is lost, which is what a rolling deploy behind a load balancer needs:
+ *
+ * 1. **Stop accepting.** New connections are refused at once; open ones stay open.
+ * 2. **Close busy connections politely.** From the moment the drain begins, every HTTP/1
+ *    response carries `Connection: close`, and its connection ends once it is written; the
+ *    client reconnects, to another instance. HTTP/2 sessions get a two-step GOAWAY.
+ * 3. **Close idle connections after a grace** (`idleGrace`), never while a request may be
+ *    arriving on them.
+ * 4. **At the deadline**, destroy what is left, and report it.
+ *
+ * Node's own `server.close()` instead closes every connection that is idle at that instant,
+ * which under keep-alive load is most of them, each with its next request already on the wire.
+ * The lifecycle of each connection is in `http-drain.ts`.
  *
  * Adopted with `sup.adopt(server, closeServer)`, it watches the server's connections from that
- * moment, so at shutdown it knows every in-flight response. Called on a server it never saw, it
- * still stops accepting and closes idle connections, and sweeps connections as they go idle.
+ * moment, so the drain knows every one of them. The drain begins when the disposer runs, not
+ * when the shutdown begins: during a `drainDelay` the server serves as before, keep-alive
+ * included. Answering `Connection: close` then would send clients back to this same instance
+ * until it stops accepting, and every connection waiting in the kernel's accept queue at that
+ * moment would be reset with its first request unanswered (an outcome the client cannot
+ * interpret); a connection refused after the close is unambiguous. Called on a server it never
+ * saw, it drains from the call, as well as the server's own API allows (see `http-drain.ts`).
  *
  * @module
  */
-import type { Server as HttpServer, ServerResponse } from 'node:http';
-import type { Http2Session } from 'node:http2';
-import type { Server as NetServer, Socket } from 'node:net';
+import type { Server as NetServer } from 'node:net';
 import { invalidArgType } from './errors.js';
 import { type GracePeriodOptions, startGracePeriod } from './graceful.js';
+import { ServerDrain } from './http-drain.js';
+import { checkKnownKeys, checkTimeout } from './options.js';
 import { onAdopt } from './resources.js';
 
 /**
@@ -22,25 +37,29 @@ import { onAdopt } from './resources.js';
  *
  * @example
  * ```ts
- * sup.adopt(server, closeServer.with({ timeout: 5_000 }));
+ * sup.adopt(server, closeServer.with({ timeout: 5_000, idleGrace: 1_000 }));
  * ```
  */
-export interface CloseServerOptions extends GracePeriodOptions {}
-
-/** What `closeServer` knows of a server it watched from adoption. */
-interface Watched {
-  readonly sockets: Set<Socket>;
-  readonly sessions: Set<Http2Session>;
+export interface CloseServerOptions extends GracePeriodOptions {
+  /**
+   * Milliseconds a keep-alive connection must have been idle (no request in progress, nothing
+   * received) before the drain closes it. A request that arrives within it is served, with
+   * `Connection: close`. A client that waits longer than this between requests may race the
+   * close, as with any HTTP/1.1 keep-alive server (RFC 9112 §9.6). It never extends the
+   * deadline. `Infinity` leaves idle connections open until the deadline. Default: 1 000.
+   */
+  readonly idleGrace?: number;
 }
 
-const watched = new WeakMap<NetServer, Watched>();
+/** What a keep-alive client needs between two requests, with a wide margin: see benchmarks/RESULTS.md. */
+const defaultIdleGrace = 1_000;
+const knownOptions = ['timeout', 'idleGrace'] as const;
 
-/** How often an unwatched HTTP/1 server's connections are checked for having gone idle. */
-const idleSweepMs = 50;
+const drains = new WeakMap<NetServer, ServerDrain>();
 
 /**
- * Closes `server` gracefully; resolves once it has closed. Without `timeout`, it forces the
- * close just before the deadline of the supervisor shutdown that calls it.
+ * Drains `server` and resolves once it has closed. Without `timeout`, it forces the close just
+ * before the deadline of the supervisor shutdown that calls it.
  *
  * @example
  * ```ts
@@ -53,96 +72,82 @@ const idleSweepMs = 50;
  * }), closeServer);
  * server.listen(8080);
  * ```
- * @throws TypeError when `server` is not a `net.Server` (which `http`, `https` and `http2` servers are).
+ * @throws TypeError when `server` is not a `net.Server` (which `http`, `https` and `http2` servers
+ * are), or an option is unknown or of the wrong type; RangeError when a number is out of range.
  */
 export function closeServer(server: NetServer, options?: CloseServerOptions): Promise<void> {
   if (!isServer(server)) throw invalidArgType('closeServer(server)', 'a net.Server (or an http, https or http2 server)', server);
+  const idleGrace = checkOptions(options, 'closeServer: options');
   const grace = startGracePeriod(options, 'closeServer');
-  const known = watched.get(server);
-  const http1 = isHttp1(server);
-
-  // New requests on connections that stay open answer with Connection: close, then the socket closes.
-  const closeAfterResponse = (_request: unknown, response: ServerResponse) => {
-    if (!response.headersSent) response.setHeader('Connection', 'close');
-  };
-  if (http1) server.prependListener('request', closeAfterResponse);
-
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  let sweep: NodeJS.Timeout | undefined;
-  if (known !== undefined) {
-    for (const socket of known.sockets) endAfterResponse(server, socket);
-    for (const session of known.sessions) session.close();
-  } else if (http1) {
-    // Without a list of in-flight responses, close connections as soon as they go idle.
-    sweep = setInterval(() => server.closeIdleConnections(), idleSweepMs);
-  }
-
+  let drain = drains.get(server);
+  if (drain === undefined) drains.set(server, (drain = new ServerDrain(server, idleGrace, false)));
+  const watchedDrain = drain;
+  const closed = stopAccepting(server);
+  watchedDrain.begin();
   return grace
-    .wait(closed, () => {
-      let open = 0;
-      if (known !== undefined) {
-        for (const session of known.sessions) if (!session.destroyed) (open++, session.destroy());
-        for (const socket of known.sockets) if (!socket.destroyed && !isTlsTransport(socket)) (open++, socket.destroy());
-      }
-      if (http1) server.closeAllConnections();
-      return `forced: ${open > 0 ? `${open} connection(s)` : 'open connections'} destroyed at the deadline`;
-    })
+    .wait(closed, () => watchedDrain.destroyAll())
     .then(() => undefined)
     .finally(() => {
-      clearInterval(sweep);
-      if (http1) server.removeListener('request', closeAfterResponse);
+      watchedDrain.end();
+      if (!watchedDrain.watched) drains.delete(server);
     });
 }
-
-/** Starts watching `server`'s connections (and HTTP/2 sessions) until it closes. */
-function watch(server: NetServer): void {
-  if (!isServer(server) || watched.has(server)) return;
-  const entry: Watched = { sockets: new Set(), sessions: new Set() };
-  watched.set(server, entry);
-  const track = (socket: Socket) => {
-    entry.sockets.add(socket);
-    socket.once('close', () => entry.sockets.delete(socket));
-  };
-  server.on('connection', track);
-  server.on('secureConnection', track); // https: responses live on the TLS socket, not the raw one
-  server.on('session', (session: Http2Session) => {
-    entry.sessions.add(session);
-    session.once('close', () => entry.sessions.delete(session));
-  });
-}
-
-Object.defineProperty(closeServer, onAdopt, { value: watch });
 
 /**
  * `closeServer` with options, for `adopt`: `sup.adopt(server, closeServer.with({ timeout: 5_000 }))`.
  * Unlike a wrapping arrow function, it still watches the server's connections from adoption.
+ * The options are checked here, at the call, not at shutdown.
  *
  * @example
  * ```ts
- * sup.adopt(http.createServer(app), closeServer.with({ timeout: 5_000 }));
+ * sup.adopt(http.createServer(app), closeServer.with({ timeout: 5_000, idleGrace: 2_000 }));
  * ```
+ * @throws TypeError when an option is unknown or of the wrong type; RangeError when out of range.
  */
 closeServer.with = function withOptions(options: CloseServerOptions): (server: NetServer) => Promise<void> {
+  const idleGrace = checkOptions(options, 'closeServer.with(options)');
+  checkTimeout(options.timeout, undefined, 'closeServer.with(options): options.timeout');
   const close = (server: NetServer) => closeServer(server, options);
-  Object.defineProperty(close, onAdopt, { value: watch });
+  Object.defineProperty(close, onAdopt, { value: (server: unknown) => watch(server, idleGrace) });
   Object.defineProperty(close, 'name', { value: 'closeServer' }); // the disposer's name in reports
   return close;
 };
 
-/**
- * An HTTP/1 connection with a response in flight: answer it with Connection: close if its
- * headers are not out yet, else close the connection once the response has finished.
- */
-function endAfterResponse(server: NetServer, socket: Socket): void {
-  const response = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (response === undefined || response === null || response.writableFinished) return;
-  if (!response.headersSent) response.setHeader('Connection', 'close');
-  else response.once('finish', () => (server as HttpServer).closeIdleConnections?.());
+Object.defineProperty(closeServer, onAdopt, { value: (server: unknown) => watch(server, defaultIdleGrace) });
+
+/** From adoption: track the server's connections, so that the drain knows every one of them. */
+function watch(server: unknown, idleGrace: number): void {
+  if (isServer(server) && !drains.has(server)) drains.set(server, new ServerDrain(server, idleGrace, true));
 }
 
-/** A TLS socket rides on a raw socket that is tracked too: count each connection once. */
-function isTlsTransport(socket: Socket): boolean {
-  return (socket as Socket & { encrypted?: boolean }).encrypted === true;
+/**
+ * `server.close()` without what Node's HTTP servers add to it (closing every idle connection
+ * at once): it stops accepting, and resolves once the last connection has closed.
+ */
+function stopAccepting(server: NetServer): Promise<void> {
+  return new Promise((resolve) => {
+    const own = Object.getOwnPropertyDescriptor(server, 'closeIdleConnections');
+    const http = typeof (server as { closeIdleConnections?: unknown }).closeIdleConnections === 'function';
+    // http(s).Server#close calls this.closeIdleConnections() before net.Server#close; it also
+    // clears the server's request-timeout timer, which calling net.Server#close alone would leave.
+    if (http) Object.defineProperty(server, 'closeIdleConnections', { value: keepIdleConnections, configurable: true, writable: true });
+    try {
+      server.close(() => resolve()); // also called, with ERR_SERVER_NOT_RUNNING, when it was not listening
+    } finally {
+      if (own !== undefined) Object.defineProperty(server, 'closeIdleConnections', own);
+      else if (http) delete (server as { closeIdleConnections?: unknown }).closeIdleConnections;
+    }
+  });
+}
+
+function keepIdleConnections(): void {}
+
+/** Checks `options` (at the call, not at shutdown) and returns the idle grace. */
+function checkOptions(options: CloseServerOptions | undefined, what: string): number {
+  if (options === undefined) return defaultIdleGrace;
+  if (typeof options !== 'object' || options === null) throw invalidArgType(what, 'an object', options);
+  checkKnownKeys(options, knownOptions, what);
+  return checkTimeout(options.idleGrace, defaultIdleGrace, `${what}.idleGrace`);
 }
 
 function isServer(value: unknown): value is NetServer {
@@ -153,9 +158,4 @@ function isServer(value: unknown): value is NetServer {
     typeof (value as NetServer).listen === 'function' &&
     typeof (value as NetServer).on === 'function'
   );
-}
-
-/** `http` and `https` servers (and `http2` ones with `allowHTTP1`) can close idle and all connections. */
-function isHttp1(server: NetServer): server is HttpServer {
-  return typeof (server as HttpServer).closeAllConnections === 'function' && typeof (server as HttpServer).closeIdleConnections === 'function';
 }

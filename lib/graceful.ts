@@ -36,9 +36,10 @@ export interface GracePeriod {
   readonly forceAt: number;
   /**
    * Waits for `stopped` until the deadline; then calls `force` and waits for `stopped` again,
-   * at most `forcedWaitMs` more. Resolves true when it had to force.
+   * at most `forcedWaitMs` more. `force` says what it did, for the report, or undefined when
+   * there was nothing left to force. Resolves true when it had to force.
    */
-  wait(stopped: Promise<unknown>, force: () => string | undefined, forcedWaitMs?: number): Promise<boolean>;
+  wait(stopped: Promise<unknown>, force: () => string | undefined | Promise<string | undefined>, forcedWaitMs?: number): Promise<boolean>;
 }
 
 /**
@@ -65,7 +66,7 @@ async function waitThenForce(
   forceAt: number,
   context: DisposalContext | undefined,
   stopped: Promise<unknown>,
-  force: () => string | undefined,
+  force: () => string | undefined | Promise<string | undefined>,
   forcedWaitMs: number,
 ): Promise<boolean> {
   if (forceAt === Infinity) {
@@ -81,7 +82,7 @@ async function waitThenForce(
   } finally {
     clearTimeout(timer);
   }
-  const forced = force();
+  const forced = await force();
   if (forced !== undefined) context?.forced(forced);
   const cap = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, forcedWaitMs);

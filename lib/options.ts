@@ -193,6 +193,42 @@ export function checkTimeout<F extends number | undefined>(value: unknown, fallb
   return value;
 }
 
+/**
+ * @internal Refuses keys an options object does not know, naming the closest known one: a typo
+ * such as `idleGrase` would otherwise be ignored without a word (TypeScript only catches it in
+ * an object literal).
+ */
+export function checkKnownKeys(options: object, known: readonly string[], what: string): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const closest = closestName(key, known);
+    throw invalidArgValue(`${what}.${key}`, `one of the known options (${known.join(', ')})${closest ? `; did you mean ${closest}?` : ''}`, key);
+  }
+}
+
+/** The known name at the smallest edit distance from `name`, if it is close enough to be a typo. */
+function closestName(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
+  for (const candidate of known) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) (best = candidate), (bestDistance = distance);
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
 function checkDumpSignal(value: unknown, signals: readonly NodeJS.Signals[]): NodeJS.Signals | undefined {
   if (value === undefined) return undefined;
   const [signal] = validateSignals([value]) as [NodeJS.Signals];

@@ -66,18 +66,26 @@ export function disposerForUse(value: unknown): Disposer | undefined {
 }
 
 /**
- * @internal An adapter passed to `adopt` may carry this method to start watching its value at
- * registration, long before disposal: `closeServer` tracks connections from then on, so that at
- * shutdown it knows every in-flight response.
+ * @internal An adapter passed to `adopt` may carry this method, `(value) => void`, to start
+ * watching its value once it is registered, long before disposal: `closeServer` tracks
+ * connections from then on, so that at shutdown it knows every in-flight response.
  */
 export const onAdopt: unique symbol = Symbol('supervise.onAdopt');
 
-/** @internal Builds the disposer for `adopt(value, onDispose)`. */
-export function disposerForAdopt(value: unknown, onDispose: unknown): Disposer {
+/** @internal What `adopt(value, onDispose)` registers, and the adapter's watch hook, if any. */
+export interface Adoption {
+  readonly disposer: Disposer;
+  readonly watch: ((this: unknown, value: unknown) => void) | undefined;
+}
+
+/** @internal Builds the disposer for `adopt(value, onDispose)`, and looks the hook up before anything is registered. */
+export function disposerForAdopt(value: unknown, onDispose: unknown): Adoption {
   if (typeof onDispose !== 'function') throw invalidArgType('adopt(value, onDispose): onDispose', 'a function', onDispose);
-  const prepare = (onDispose as { [onAdopt]?: unknown })[onAdopt];
-  if (typeof prepare === 'function') prepare.call(onDispose, value);
-  return new Disposer('adopt', nameOf(value, onDispose), value, onDispose as (value: unknown) => unknown);
+  const watch = (onDispose as { [onAdopt]?: unknown })[onAdopt];
+  return {
+    disposer: new Disposer('adopt', nameOf(value, onDispose), value, onDispose as (value: unknown) => unknown),
+    watch: typeof watch === 'function' ? (watch as Adoption['watch']) : undefined,
+  };
 }
 
 /** @internal Builds the disposer for `defer(onDispose)`. */

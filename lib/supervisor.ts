@@ -339,7 +339,9 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
    * @throws SupervisorClosedError once disposal has begun.
    */
   adopt<T>(value: T, onDispose: (value: T) => unknown): T {
-    this.#register(disposerForAdopt(value, onDispose), 'adopt a value');
+    const { disposer, watch } = disposerForAdopt(value, onDispose);
+    this.#register(disposer, 'adopt a value');
+    watch?.call(onDispose, value); // once registered: a refused adopt leaves nothing watching
     return value;
   }
 

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Supervisor, closeServer } from '../lib/index.js';
+import { simulateSignal } from '../lib/testing.js';
 import { type Fixture, killFixtures, startFixture } from './helpers.js';
 
 after(killFixtures);
@@ -45,7 +46,7 @@ async function listen(server: net.Server): Promise<number> {
 }
 
 describe('closeServer, in this process', guard, () => {
-  it('closes idle keep-alive connections at once and answers in-flight requests with Connection: close', async () => {
+  it('closes idle keep-alive connections after their grace and answers in-flight requests with Connection: close', async () => {
     const sup = new Supervisor({ signals: false, logger: false });
     const server = sup.adopt(http.createServer((req, res) => {
       if (req.url === '/slow') setTimeout(() => res.end('slow'), 200);
@@ -214,8 +215,182 @@ describe('closeServer, in this process', guard, () => {
   it('rejects what is not a server, at the call', () => {
     assert.throws(() => closeServer({} as net.Server), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
     assert.throws(() => closeServer(http.createServer(), { timeout: -1 }), RangeError);
+    assert.throws(() => closeServer(http.createServer(), { idleGrace: 'soon' as unknown as number }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+  });
+
+  it('closeServer.with checks its options when it is called, not at shutdown', () => {
+    const bad: [unknown, RegExp, string][] = [
+      [{ timeout: -1 }, /options\.timeout must be >= 0/, 'ERR_OUT_OF_RANGE'],
+      [{ timeout: 'soon' }, /options\.timeout must be a number/, 'ERR_INVALID_ARG_TYPE'],
+      [{ timeout: NaN }, /options\.timeout must be >= 0/, 'ERR_OUT_OF_RANGE'],
+      [{ idleGrace: -5 }, /idleGrace must be >= 0/, 'ERR_OUT_OF_RANGE'],
+      [{ idleGrace: '1s' }, /idleGrace must be a number/, 'ERR_INVALID_ARG_TYPE'],
+      [{ idleGrase: 500 }, /idleGrase must be one of the known options \(timeout, idleGrace\); did you mean idleGrace\?/, 'ERR_INVALID_ARG_VALUE'],
+      [{ timout: 500 }, /did you mean timeout\?/, 'ERR_INVALID_ARG_VALUE'],
+      [null, /must be an object/, 'ERR_INVALID_ARG_TYPE'],
+      ['fast', /must be an object/, 'ERR_INVALID_ARG_TYPE'],
+    ];
+    for (const [options, message, code] of bad) {
+      assert.throws(() => closeServer.with(options as { timeout: number }), { message, code }, JSON.stringify(options));
+    }
+    assert.equal(typeof closeServer.with({ timeout: Infinity, idleGrace: Infinity }), 'function');
+  });
+
+  it('an idle connection stays open for its grace: a request sent then is served, with Connection: close', async () => {
+    const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 10_000 });
+    const server = sup.adopt(http.createServer((_req, res) => res.end('ok')), closeServer.with({ idleGrace: 1_500 }));
+    const port = await listen(server);
+    const late = await rawConnection(port);
+    const silent = await rawConnection(port);
+    try {
+      assert.match(await late.request(), /^HTTP\/1\.1 200 OK[^]*connection: keep-alive/i);
+      assert.match(await silent.request(), /connection: keep-alive/i);
+      const shutdown = sup.shutdown();
+      await sleep(150); // well within the grace: both connections are idle, and still open
+      assert.equal(late.closed(), false);
+      assert.equal(silent.closed(), false);
+      const answer = await late.request();
+      assert.match(answer, /^HTTP\/1\.1 200 OK/);
+      assert.match(answer, /connection: close/i);
+      const report = await shutdown;
+      assert.equal(report.exitCode, 0);
+      assert.deepEqual(report.stragglers, []);
+      await silent.whenClosed(); // the silent one, once its grace was over
+      assert.equal(silent.errors(), 0, 'closed cleanly, not reset');
+    } finally {
+      late.destroy();
+      silent.destroy();
+    }
+  });
+
+  it('an upgraded connection is left to the application until the deadline', async () => {
+    const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 5_000 });
+    const server = http.createServer();
+    server.on('upgrade', (_req, socket: net.Socket) => socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n'));
+    sup.adopt(server, closeServer.with({ idleGrace: 20, timeout: 600 }));
+    const port = await listen(server);
+    const upgraded = await rawConnection(port);
+    try {
+      assert.match(await upgraded.request('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n'), /^HTTP\/1\.1 101/);
+      const shutdown = sup.shutdown();
+      await sleep(200); // ten times its idle grace
+      assert.equal(upgraded.closed(), false, 'not closed as an idle HTTP connection');
+      const report = await shutdown;
+      await upgraded.whenClosed();
+      assert.deepEqual(report.stragglers.map((s) => s.name), ['closeServer (forced: 1 connection(s) destroyed at the deadline)']);
+    } finally {
+      upgraded.destroy();
+    }
+  });
+
+  it('during drainDelay an adopted server keeps its keep-alive connections; the drain begins with its disposer', async () => {
+    const sup = new Supervisor({ logger: false, drainDelay: 400, shutdownTimeout: 5_000 });
+    const server = sup.adopt(http.createServer((_req, res) => res.end('ok')), closeServer.with({ idleGrace: 200 }));
+    const port = await listen(server);
+    const connection = await rawConnection(port);
+    try {
+      await connection.request();
+      simulateSignal(sup, 'SIGTERM');
+      await sleep(100);
+      assert.equal(sup.signal.aborted, true);
+      assert.match(await connection.request(), /connection: keep-alive/i, 'still keep-alive during drainDelay');
+      const report = await sup.done;
+      assert.equal(report.exitCode, 0);
+      await connection.whenClosed();
+    } finally {
+      connection.destroy();
+    }
+  });
+
+  it('reports what it did at the deadline on a server it never watched: a net server whose connection it cannot destroy', async () => {
+    const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 5_000 });
+    const server = net.createServer(() => {});
+    const port = await listen(server);
+    sup.defer(() => closeServer(server, { timeout: 100 })); // not adopted: closeServer never saw its connections
+    const connection = await rawConnection(port);
+    try {
+      const report = await sup.shutdown();
+      assert.deepEqual(report.stragglers.map((s) => s.name), [
+        'deferred (forced: 1 connection(s) still open at the deadline could not be destroyed: the server was not adopted with closeServer)',
+      ]);
+      assert.equal(connection.closed(), false, 'as the report says: still open');
+    } finally {
+      connection.destroy();
+    }
+  });
+
+  it('reports what it did at the deadline on an http server it never watched', async () => {
+    const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 5_000 });
+    const server = http.createServer(() => {}); // never answers
+    const port = await listen(server);
+    sup.defer(() => closeServer(server, { timeout: 150 }));
+    const connection = await rawConnection(port);
+    try {
+      const pending = connection.request();
+      await sleep(50);
+      const report = await sup.shutdown();
+      assert.deepEqual(report.stragglers.map((s) => s.name), [
+        'deferred (forced: closeAllConnections() at the deadline on a server closeServer never watched (1 connection(s) were open))',
+      ]);
+      await assert.rejects(pending, /closed before an answer/);
+      await connection.whenClosed();
+    } finally {
+      connection.destroy();
+    }
   });
 });
+
+interface RawConnection {
+  /** Writes one request (a keep-alive GET by default) and resolves with the whole answer's head, once a blank line ends it. */
+  request(text?: string): Promise<string>;
+  closed(): boolean;
+  /** Resolves once the connection has closed (a hang guard rejects after 10 s). */
+  whenClosed(): Promise<void>;
+  /** Errors the socket saw (a reset, say). */
+  errors(): number;
+  destroy(): void;
+}
+
+/** A raw keep-alive HTTP/1.1 connection: what the server does to it is seen as is, with no agent in between. */
+async function rawConnection(port: number): Promise<RawConnection> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let closed = false;
+  let errors = 0;
+  const closing = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  let buffered = '';
+  let waiter: { resolve(head: string): void; reject(error: Error): void } | undefined;
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => {
+    buffered += chunk;
+    const end = buffered.indexOf('\r\n\r\n');
+    if (end === -1 || waiter === undefined) return;
+    const head = buffered.slice(0, end);
+    const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+    if (buffered.length < end + 4 + length) return;
+    buffered = buffered.slice(end + 4 + length);
+    const done = waiter;
+    waiter = undefined;
+    done.resolve(head);
+  });
+  socket.on('error', () => errors++);
+  socket.on('close', () => {
+    closed = true;
+    waiter?.reject(new Error('the connection closed before an answer'));
+  });
+  return {
+    request(text = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n') {
+      return new Promise((resolve, reject) => {
+        waiter = { resolve, reject };
+        socket.write(text);
+      });
+    },
+    closed: () => closed,
+    whenClosed: () => Promise.race([closing, sleep(10_000, undefined, { ref: false }).then(() => Promise.reject(new Error('the connection is still open after 10 s')))]),
+    errors: () => errors,
+    destroy: () => socket.destroy(),
+  };
+}
 
 describe('closeServer under real load, in a child process', guard, () => {
   async function startDaemon(env: Record<string, string>): Promise<{ daemon: Fixture; port: number }> {

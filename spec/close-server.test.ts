@@ -170,6 +170,43 @@ describe('closeServer, in this process', guard, () => {
     }
   });
 
+  it('HTTP/2: streams already on the wire when the drain begins are served, not refused (two-step GOAWAY)', async () => {
+    const sup = new Supervisor({ signals: false, logger: false });
+    const server = sup.adopt(http2.createServer(), closeServer);
+    server.on('stream', (stream, headers) => {
+      const reply = () => {
+        if (stream.destroyed) return;
+        stream.respond({ ':status': 200 });
+        stream.end('ok');
+      };
+      // A stream still running keeps the session reading (see http-drain.ts).
+      if (headers[':path'] === '/hold') setTimeout(reply, 300);
+      else reply();
+    });
+    const port = await listen(server);
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    try {
+      await new Promise((resolve) => client.once('connect', resolve));
+      const ask = (path: string) =>
+        new Promise<string>((resolve) => {
+          const stream = client.request({ ':path': path });
+          let body = '';
+          stream.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+          stream.on('error', () => {});
+          stream.on('close', () => resolve(body === 'ok' ? 'ok' : `closed with code ${stream.rstCode}`));
+        });
+      const hold = ask('/hold');
+      await sleep(50);
+      const burst = Array.from({ length: 5 }, () => ask('/'));
+      await new Promise((resolve) => setImmediate(resolve)); // the burst is on the wire, not yet read by the server
+      const report = sup.shutdown();
+      assert.deepEqual(await Promise.all([hold, ...burst]), ['ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+      assert.equal((await report).exitCode, 0);
+    } finally {
+      client.destroy();
+    }
+  });
+
   it('destroys the open sockets of a net server at its timeout', async () => {
     const sup = new Supervisor({ signals: false, logger: false });
     const server = net.createServer(() => {});

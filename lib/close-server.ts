@@ -5,7 +5,8 @@
  * 1. **Stop accepting.** New connections are refused at once; open ones stay open.
  * 2. **Close busy connections politely.** From the moment the drain begins, every HTTP/1
  *    response carries `Connection: close`, and its connection ends once it is written; the
- *    client reconnects, to another instance. HTTP/2 sessions get a two-step GOAWAY.
+ *    client reconnects, to another instance. HTTP/2 sessions are closed with a GOAWAY, and
+ *    their streams in progress finish.
  * 3. **Close idle connections after a grace** (`idleGrace`), never while a request may be
  *    arriving on them.
  * 4. **At the deadline**, destroy what is left, and report it.

@@ -19,7 +19,7 @@
  * 4. **destroyed at the deadline**, with whatever else is left, and reported.
  *
  * An upgraded connection (WebSocket, CONNECT) is the application's: it is only destroyed at the
- * deadline. HTTP/2 sessions get the graceful two-step GOAWAY instead (see {@link goawayTwice}).
+ * deadline. An HTTP/2 session is closed gracefully instead (see {@link closeSession}).
  *
  * A server adopted with `closeServer` is watched from adoption, so the drain knows every
  * connection. For a server it never saw, it does what the server's own API allows: answers with
@@ -41,9 +41,6 @@ const CLOSING = 3;
 const DETACHED = 4; // upgraded or CONNECT: the application's until the deadline
 type ConnectionState = typeof BUSY | typeof IDLE | typeof EXPIRED | typeof CLOSING | typeof DETACHED;
 
-/** The largest HTTP/2 stream id: a GOAWAY that announces it refuses nothing yet. */
-const LAST_STREAM_ID = 2 ** 31 - 1;
-const NGHTTP2_NO_ERROR = 0;
 
 /** One HTTP/1 connection of a watched server. */
 class Http1Connection {
@@ -114,7 +111,7 @@ export class ServerDrain {
     if (this.#draining) return;
     this.#draining = true;
     for (const connection of this.#connections.values()) connection.closeAfterResponse();
-    for (const session of this.#sessions) goawayTwice(session, this.#idleGrace);
+    for (const session of this.#sessions) closeSession(session);
     if (this.#idleGrace === Infinity) return;
     const period = Math.max(5, Math.min(250, this.#idleGrace / 4));
     this.#lastSweepAt = performance.now();
@@ -172,7 +169,7 @@ export class ServerDrain {
   readonly #onSession = (session: Http2Session): void => {
     this.#sessions.add(session);
     session.once('close', () => this.#sessions.delete(session));
-    if (this.#draining) goawayTwice(session, this.#idleGrace);
+    if (this.#draining) closeSession(session);
   };
 
   readonly #onRequest = (request: IncomingMessage, response: ServerResponse): void => {
@@ -188,7 +185,7 @@ export class ServerDrain {
       const session = stream.session!;
       this.#sessions.add(session);
       session.once('close', () => this.#sessions.delete(session));
-      goawayTwice(session, this.#idleGrace);
+      closeSession(session);
     }
   };
 
@@ -240,35 +237,25 @@ function markClose(response: ServerResponse): void {
 }
 
 /**
- * The graceful HTTP/2 shutdown nghttp2, Envoy and gRPC use. A first GOAWAY announces the
- * largest stream id, so the client stops opening streams while every stream it already sent is
- * still accepted; a PING follows it. Its acknowledgement proves the client has seen the GOAWAY
- * and that every stream it sent before has arrived, so the final GOAWAY (`session.close()`, with
- * the last stream actually received) refuses nothing the client sent in good faith. Streams in
- * progress then finish, and the session closes. Without an acknowledgement within `bound` ms
- * (at most 2 s) the final GOAWAY goes anyway.
+ * Closes an HTTP/2 session gracefully: a GOAWAY with the last stream the session has received,
+ * after which the streams in progress finish and the session closes.
  *
- * A limit of Node's http2 (20 to 26): once a session has sent a GOAWAY and has no stream open,
- * it stops reading from its socket, so the acknowledgement is not read, and a stream the client
- * sent in that moment stays unread until the final GOAWAY refuses it (with a last stream id
- * below its own: never processed, so safe to retry). Streams whose handlers are still running
- * keep the session reading, and are served; see the drain section of benchmarks/RESULTS.md.
+ * Not the two-step GOAWAY of RFC 9113 §6.8 (first the largest stream id, then the real one a
+ * round trip later), which would also serve the streams a client sent while the first GOAWAY
+ * was on its way. Node (20 to 26) cannot send that first step: any GOAWAY it sends makes
+ * nghttp2 ignore every new stream and, once no stream is open, stop reading the socket, so a
+ * PING's acknowledgement is never read either (nghttp2 has a separate call for the first step,
+ * `nghttp2_submit_shutdown_notice`, which Node does not expose). A stream on the wire when the
+ * GOAWAY goes out has an id above its last stream id: the client sees it refused, never
+ * processed, and may retry it safely (RFC 9113 §8.7). No stream the session accepted is dropped.
  */
-export function goawayTwice(session: Http2Session, bound: number): void {
+function closeSession(session: Http2Session): void {
   if (session.closed || session.destroyed) return;
-  let timer: NodeJS.Timeout | undefined;
-  const final = () => {
-    clearTimeout(timer);
-    if (!session.closed && !session.destroyed) session.close();
-  };
   try {
-    session.goaway(NGHTTP2_NO_ERROR, LAST_STREAM_ID);
-    if (!session.ping(final)) return final();
+    session.close();
   } catch {
-    return final(); // the session went away under us: close() does what is left
+    // destroyed under us: nothing left to close
   }
-  timer = setTimeout(final, Math.min(bound, 2_000));
-  timer.unref();
 }
 
 /** Open connections the server counts, TLS handshakes and upgraded sockets included. */

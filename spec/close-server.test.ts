@@ -170,21 +170,26 @@ describe('closeServer, in this process', guard, () => {
     }
   });
 
-  it('HTTP/2: streams already on the wire when the drain begins are served, not refused (two-step GOAWAY)', async () => {
+  it('HTTP/2: a stream in progress completes; streams on the wire when the GOAWAY goes out are refused, never processed', async () => {
     const sup = new Supervisor({ signals: false, logger: false });
     const server = sup.adopt(http2.createServer(), closeServer);
+    const received: string[] = [];
     server.on('stream', (stream, headers) => {
+      received.push(String(headers[':path']));
       const reply = () => {
         if (stream.destroyed) return;
         stream.respond({ ':status': 200 });
         stream.end('ok');
       };
-      // A stream still running keeps the session reading (see http-drain.ts).
       if (headers[':path'] === '/hold') setTimeout(reply, 300);
       else reply();
     });
-    const port = await listen(server);
-    const client = http2.connect(`http://127.0.0.1:${port}`);
+    // A proxy that holds what the client sends while the GOAWAY goes out: the burst below is on
+    // the wire, sent by the client, when the server's drain begins. Node cannot send the first
+    // step of RFC 9113's two-step GOAWAY (see http-drain.ts), so the burst is refused, and the
+    // client may retry it: the server never saw it.
+    const wire = await heldWire(await listen(server));
+    const client = http2.connect(`http://127.0.0.1:${wire.port}`);
     try {
       await new Promise((resolve) => client.once('connect', resolve));
       const ask = (path: string) =>
@@ -197,13 +202,20 @@ describe('closeServer, in this process', guard, () => {
         });
       const hold = ask('/hold');
       await sleep(50);
+      wire.hold();
       const burst = Array.from({ length: 5 }, () => ask('/'));
-      await new Promise((resolve) => setImmediate(resolve)); // the burst is on the wire, not yet read by the server
+      await wire.holding(); // the burst has left the client
+      const fromServer = wire.nextFromServer();
       const report = sup.shutdown();
-      assert.deepEqual(await Promise.all([hold, ...burst]), ['ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+      await fromServer; // the GOAWAY has left the server
+      wire.release();
+      const refused = `closed with code ${http2.constants.NGHTTP2_REFUSED_STREAM}`;
+      assert.deepEqual(await Promise.all([hold, ...burst]), ['ok', refused, refused, refused, refused, refused]);
+      assert.deepEqual(received, ['/hold'], 'the refused streams never reached a handler');
       assert.equal((await report).exitCode, 0);
     } finally {
       client.destroy();
+      wire.close();
     }
   });
 
@@ -506,3 +518,60 @@ describe('closeServer under real load, in a child process', guard, () => {
     assert.match(stderr, /1 stragglers/);
   });
 });
+
+interface HeldWire {
+  readonly port: number;
+  /** From now on, keep what the client sends instead of passing it on. */
+  hold(): void;
+  /** Resolves once something sent by the client is being held. */
+  holding(): Promise<void>;
+  /** Resolves when the server next sends something to the client. */
+  nextFromServer(): Promise<void>;
+  /** Passes on what was held, and everything after it. */
+  release(): void;
+  close(): void;
+}
+
+/** A TCP proxy for one connection to `port`, whose client-to-server direction can be held. */
+async function heldWire(port: number): Promise<HeldWire> {
+  let held: Buffer[] | undefined;
+  let upstream: net.Socket | undefined;
+  let downstream: net.Socket | undefined;
+  const waiters = { held: [] as (() => void)[], server: [] as (() => void)[] };
+  const proxy = net.createServer((client) => {
+    downstream = client;
+    const server = (upstream = net.connect(port, '127.0.0.1'));
+    client.on('data', (chunk: Buffer) => {
+      if (held === undefined) server.write(chunk);
+      else {
+        held.push(chunk);
+        for (const wake of waiters.held.splice(0)) wake();
+      }
+    });
+    server.on('data', (chunk: Buffer) => {
+      client.write(chunk);
+      for (const wake of waiters.server.splice(0)) wake();
+    });
+    client.on('close', () => server.destroy());
+    server.on('close', () => client.destroy());
+    client.on('error', () => {});
+    server.on('error', () => {});
+  });
+  const proxyPort = await listen(proxy);
+  return {
+    port: proxyPort,
+    hold: () => void (held = []),
+    holding: () => new Promise((resolve) => (held !== undefined && held.length > 0 ? resolve() : waiters.held.push(resolve))),
+    nextFromServer: () => new Promise((resolve) => waiters.server.push(resolve)),
+    release() {
+      const chunks = held ?? [];
+      held = undefined;
+      for (const chunk of chunks) upstream?.write(chunk);
+    },
+    close() {
+      downstream?.destroy();
+      upstream?.destroy();
+      proxy.close();
+    },
+  };
+}

@@ -93,7 +93,7 @@ describe('HTTP/1.1 keep-alive: a SIGTERM under load loses no request', guard, ()
   }
 });
 
-describe('HTTP/2: the two-step GOAWAY drops no stream the server accepted', guard, () => {
+describe('HTTP/2: the GOAWAY drops no stream the server accepted', guard, () => {
   const cases: { title: string; env: Record<string, string>; tls: boolean }[] = [
     { title: 'h2c, async handler (50 ms)', env: { PROTOCOL: 'h2c', HANDLER: 'slow' }, tls: false },
     { title: 'h2c, synchronous handler', env: { PROTOCOL: 'h2c', HANDLER: 'sync' }, tls: false },

@@ -123,6 +123,11 @@ function timeout(ms, what) {
   return { promise, cancel: () => clearTimeout(timer) };
 }
 
+/** Whether each of the first `connections` connections has had an answer. */
+function everyConnectionAnswered(counts, connections) {
+  return counts.perConnection.length >= connections && counts.perConnection.slice(0, connections).every((c) => c.answered >= 1);
+}
+
 async function measure(bin, system, connections, handler) {
   const sample = { system, connections, handler, ok: false, failure: undefined };
   const child = spawn(bin, [join(here, 'drain', `${system}.mjs`)], {
@@ -162,9 +167,12 @@ async function measure(bin, system, connections, handler) {
       });
     });
 
-    // 2. Load, until a few thousand requests are answered (or ~1 s).
+    // 2. Load, until every connection has been answered at least once and a few thousand requests
+    //    are answered (or ~1 s): a connection still in the kernel's accept queue at SIGTERM would
+    //    measure the listen backlog, not the drain.
     load = startHttp1Load({ port, host: '127.0.0.1', connections, path: '/', method: 'GET' });
     await Promise.race([load.answeredAtLeast(config.answeredBeforeSigterm, config.warmMs).catch(() => {}), sleep(config.warmMs + 500)]);
+    for (let waited = 0; waited < 10_000 && !everyConnectionAnswered(load.counts(), connections); waited += 10) await sleep(10);
     if (exitedAt !== undefined) throw new Error(`exited (${(await exited).code}) under load, before SIGTERM`);
     sample.answeredBeforeSigterm = load.counts().answered;
 
@@ -338,7 +346,7 @@ section.push(`<!-- drain:start -->
 
 Written by \`${command}\` on ${startedAt.toISOString()} (${minutes < 2 ? `${fmt(Math.round(minutes * 60))} s` : `${fmt(Math.round(minutes * 10) / 10)} min`}); do not edit by hand.${full ? '' : ' **Not the full run (`node benchmarks/drain.mjs --write`): not for conclusions.**'}
 
-Method: the server (\`benchmarks/drain/<system>.mjs\`, a fresh process on 127.0.0.1) answers 200 \`hello\\n\` synchronously (fast) or after an async 50 ms wait (slow); the load client (\`startHttp1Load\`, \`spec/load-clients.ts\`, in the harness's process on Node ${process.version}) keeps N HTTP/1.1 keep-alive connections busy; SIGTERM once ${fmt(config.answeredBeforeSigterm)} requests are answered or after ${fmt(config.warmMs / 1000)} s; drain time is SIGTERM to the process's exit (killed and counted failed after ${EXIT_MS / 1000} s); ${config.runs} run${config.runs > 1 ? 's' : ''} per row, systems interleaved within each run; machine: ${cpus[0]?.model ?? 'unknown'}, ${cpus.length} shared cores.
+Method: the server (\`benchmarks/drain/<system>.mjs\`, a fresh process on 127.0.0.1) answers 200 \`hello\\n\` synchronously (fast) or after an async 50 ms wait (slow); the load client (\`startHttp1Load\`, \`spec/load-clients.ts\`, in the harness's process on Node ${process.version}) keeps N HTTP/1.1 keep-alive connections busy; SIGTERM once every connection has been answered and ${fmt(config.answeredBeforeSigterm)} requests are (or after ${fmt(config.warmMs / 1000)} s); drain time is SIGTERM to the process's exit (killed and counted failed after ${EXIT_MS / 1000} s); ${config.runs} run${config.runs > 1 ? 's' : ''} per row, systems interleaved within each run; machine: ${cpus[0]?.model ?? 'unknown'}, ${cpus.length} shared cores.
 
 **Lost**: a request written on a keep-alive connection that had already been answered at least once, and never answered, because the server closed the connection under it; the client cannot know whether it ran, so this must be 0 (connections reset before their first response, and 503s, are counted apart).
 

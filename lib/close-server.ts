@@ -151,12 +151,16 @@ function checkOptions(options: CloseServerOptions | undefined, what: string): nu
   return checkTimeout(options.idleGrace, defaultIdleGrace, `${what}.idleGrace`);
 }
 
+/** A net.Server by its shape: what the drain calls on it, so a look-alike fails at the call, not mid-drain. */
 function isServer(value: unknown): value is NetServer {
+  if (typeof value !== 'object' || value === null) return false;
+  const server = value as NetServer;
   return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as NetServer).close === 'function' &&
-    typeof (value as NetServer).listen === 'function' &&
-    typeof (value as NetServer).on === 'function'
+    typeof server.close === 'function' &&
+    typeof server.listen === 'function' &&
+    typeof server.on === 'function' &&
+    typeof server.prependListener === 'function' &&
+    typeof server.removeListener === 'function' &&
+    typeof server.getConnections === 'function'
   );
 }

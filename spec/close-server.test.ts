@@ -263,6 +263,8 @@ describe('closeServer, in this process', guard, () => {
 
   it('rejects what is not a server, at the call', () => {
     assert.throws(() => closeServer({} as net.Server), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+    const lookAlike = { close() {}, listen() {}, on() {} }; // no prependListener, removeListener or getConnections
+    assert.throws(() => closeServer(lookAlike as unknown as net.Server), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
     assert.throws(() => closeServer(http.createServer(), { timeout: -1 }), RangeError);
     assert.throws(() => closeServer(http.createServer(), { idleGrace: 'soon' as unknown as number }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
   });

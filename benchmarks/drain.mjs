@@ -22,6 +22,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gitCommit, packageVersion } from './lib/provenance.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -312,22 +313,6 @@ function nodeTable(major) {
   return table(['handler', 'connections', 'system', 'lost per shutdown (median)', 'lost (max)', 'connections reset before their first response (median)', '503/non-2xx (median)', 'drain ms (median)', 'runs'], rows);
 }
 
-function packageVersion(path) {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')).version;
-  } catch {
-    return 'not installed';
-  }
-}
-function gitCommit() {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lib'], { cwd: root, encoding: 'utf8' }).trim();
-    return `${head}${dirty ? ', lib/ with uncommitted changes' : ''}`;
-  } catch {
-    return 'unknown';
-  }
-}
 
 const cpus = os.cpus();
 const rel = (p) => (p.startsWith(root + '/') ? relative(root, p) : p);
@@ -337,7 +322,7 @@ const SYSTEM_NOTES = {
   node: () => 'node: `server.close()` and `closeIdleConnections()`, `closeAllConnections()` after 10 s',
   stoppable: () => `stoppable ${packageVersion(join(here, 'node_modules/stoppable/package.json'))}: \`stoppable(server, 10_000)\`, \`server.stop()\``,
   fastify: () => `fastify ${packageVersion(join(here, 'node_modules/fastify/package.json'))}: \`await app.close()\` with the defaults (\`forceCloseConnections: 'idle'\`, \`return503OnClosing: true\`)`,
-  supervise: () => `**supervise**: \`sup.adopt(server, closeServer)\` under \`run()\`, \`drainDelay: ${config.drainDelay}\` (commit ${gitCommit()}; \`dist/lib\` snapshot sha256 ${distDigest}…)`,
+  supervise: () => `**supervise**: \`sup.adopt(server, closeServer)\` under \`run()\`, \`drainDelay: ${config.drainDelay}\` (commit ${gitCommit(root)}; \`dist/lib\` snapshot sha256 ${distDigest}…)`,
 };
 const minutes = (Date.now() - t0) / 60_000;
 const section = [];

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gitCommit, packageVersion } from './lib/provenance.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -383,22 +384,6 @@ function targets(major) {
 // ---------------------------------------------------------------------------------------------
 // RESULTS.md
 
-function packageVersion(path) {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')).version;
-  } catch {
-    return 'not installed';
-  }
-}
-function gitCommit() {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lib'], { cwd: root, encoding: 'utf8' }).trim();
-    return `${head}${dirty ? ' (lib/ has uncommitted changes)' : ''}`;
-  } catch {
-    return 'unknown';
-  }
-}
 
 const ADAPTER_NAMES = [...SIGNAL, ...NOSIGNAL, ...OBSERVED, ...PEERS];
 const describe = {};
@@ -424,7 +409,7 @@ Written by \`benchmarks/run.mjs\` on ${startedAt.toISOString()}; do not edit by 
 | --- | --- |
 | machine | ${cpus[0]?.model ?? 'unknown'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()} (shared: other work may slow runs) |
 ${config.nodes.map((m) => `| Node ${m} | ${results[m].version} (\`${rel(results[m].bin)}\`); ${fmt(results[m].durationS, 0)} s; load average ${results[m].loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${results[m].loadAfter.map((x) => x.toFixed(2)).join(' ')} after |`).join('\n')}
-| packages | supervise ${packageVersion(join(root, 'package.json'))} (commit ${gitCommit()}; \`dist/lib\` snapshot sha256 ${distDigest}…), effection ${packageVersion(join(here, 'node_modules/effection/package.json'))}, effect ${packageVersion(join(here, 'node_modules/effect/package.json'))} |
+| packages | supervise ${packageVersion(join(root, 'package.json'))} (commit ${gitCommit(root)}; \`dist/lib\` snapshot sha256 ${distDigest}…), effection ${packageVersion(join(here, 'node_modules/effection/package.json'))}, effect ${packageVersion(join(here, 'node_modules/effect/package.json'))} |
 | date | ${startedAt.toISOString()}, total ${fmt(totalS / 60, 1)} min |
 | command | \`npm run bench\` = \`npm run build && npm --prefix benchmarks ci --no-audit --no-fund && node benchmarks/run.mjs${process.argv.length > 2 ? ' ' + process.argv.slice(2).join(' ') : ''}\` |
 | one measurement | \`<node> --expose-gc --max-old-space-size=4096 benchmarks/measure.mjs <adapter> <workload> <n>\` (prints one line of JSON) |

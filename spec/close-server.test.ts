@@ -219,6 +219,42 @@ describe('closeServer, in this process', guard, () => {
     }
   });
 
+  it('HTTP/2 on a server it never watched: a session is learnt from its next stream and closed with a GOAWAY', async () => {
+    const server = http2.createServer();
+    server.on('stream', (stream, headers) => {
+      const reply = () => {
+        if (stream.destroyed) return;
+        stream.respond({ ':status': 200 });
+        stream.end(String(headers[':path']));
+      };
+      setTimeout(reply, headers[':path'] === '/slow' ? 300 : 0);
+    });
+    const port = await listen(server);
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    try {
+      await new Promise((resolve) => client.once('connect', resolve));
+      const ask = (path: string) =>
+        new Promise<string>((resolve) => {
+          const stream = client.request({ ':path': path });
+          let body = '';
+          stream.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+          stream.on('error', () => {});
+          stream.on('close', () => resolve(body));
+        });
+      const slow = ask('/slow');
+      await sleep(50);
+      const goaway = new Promise<void>((resolve) => client.once('goaway', () => resolve()));
+      const closed = closeServer(server, { timeout: 20_000 }); // no watch: it knows no session yet
+      const next = ask('/next'); // a stream during the drain: now it knows this session
+      assert.deepEqual(await Promise.all([slow, next]), ['/slow', '/next']);
+      await goaway;
+      await closed; // well before its timeout: the session was closed, not left to the deadline
+      assert.equal(server.listening, false);
+    } finally {
+      client.destroy();
+    }
+  });
+
   it('destroys the open sockets of a net server at its timeout', async () => {
     const sup = new Supervisor({ signals: false, logger: false });
     const server = net.createServer(() => {});

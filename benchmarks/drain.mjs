@@ -84,6 +84,7 @@ const { startHttp1Load } = await import(pathToFileURL(clientPath).href);
 // supervise: a snapshot of dist/lib taken now, so that a rebuild by someone else during the run
 // (`npm run build` starts with `rm -rf dist`) changes nothing (run.mjs does the same).
 let distDigest = '–';
+const commitAtSnapshot = gitCommit(root); // what dist/lib was built from when it was copied, not when the run ends
 const snapshot = join(here, 'drain', '.snapshot', 'lib');
 if (config.systems.includes('supervise')) {
   const distLib = join(root, 'dist', 'lib');
@@ -322,7 +323,7 @@ const SYSTEM_NOTES = {
   node: () => 'node: `server.close()` and `closeIdleConnections()`, `closeAllConnections()` after 10 s',
   stoppable: () => `stoppable ${packageVersion(join(here, 'node_modules/stoppable/package.json'))}: \`stoppable(server, 10_000)\`, \`server.stop()\``,
   fastify: () => `fastify ${packageVersion(join(here, 'node_modules/fastify/package.json'))}: \`await app.close()\` with the defaults (\`forceCloseConnections: 'idle'\`, \`return503OnClosing: true\`)`,
-  supervise: () => `**supervise**: \`sup.adopt(server, closeServer)\` under \`run()\`, \`drainDelay: ${config.drainDelay}\` (commit ${gitCommit(root)}; \`dist/lib\` snapshot sha256 ${distDigest}…)`,
+  supervise: () => `**supervise**: \`sup.adopt(server, closeServer)\` under \`run()\`, \`drainDelay: ${config.drainDelay}\` (commit ${commitAtSnapshot}; \`dist/lib\` snapshot sha256 ${distDigest}…)`,
 };
 const minutes = (Date.now() - t0) / 60_000;
 const section = [];

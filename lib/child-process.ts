@@ -52,7 +52,7 @@ export function stopChildProcess(child: ChildProcess, options?: StopChildProcess
   if (typeof child !== 'object' || child === null || typeof (child as ChildProcess).kill !== 'function' || typeof (child as ChildProcess).once !== 'function') {
     throw invalidArgType('stopChildProcess(child)', 'a ChildProcess', child);
   }
-  const grace = startGracePeriod(options, 'stopChildProcess');
+  const grace = startGracePeriod(options, 'stopChildProcess', ['timeout', 'signal', 'group']);
   const signal = checkSignalName(options?.signal ?? 'SIGTERM', 'stopChildProcess options.signal');
   if (options?.group !== undefined && typeof options.group !== 'boolean') throw invalidArgType('stopChildProcess options.group', 'a boolean', options.group);
   const pid = child.pid;

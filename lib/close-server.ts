@@ -79,7 +79,7 @@ const drains = new WeakMap<NetServer, ServerDrain>();
 export function closeServer(server: NetServer, options?: CloseServerOptions): Promise<void> {
   if (!isServer(server)) throw invalidArgType('closeServer(server)', 'a net.Server (or an http, https or http2 server)', server);
   const idleGrace = checkOptions(options, 'closeServer: options');
-  const grace = startGracePeriod(options, 'closeServer');
+  const grace = startGracePeriod(options, 'closeServer', knownOptions);
   let drain = drains.get(server);
   if (drain === undefined) drains.set(server, (drain = new ServerDrain(server, idleGrace, false)));
   const watchedDrain = drain;

@@ -10,7 +10,7 @@
  * @module
  */
 import { invalidArgType } from './errors.js';
-import { checkTimeout } from './options.js';
+import { checkKnownKeys, checkTimeout } from './options.js';
 import { type DisposalContext, currentDisposal } from './shutdown.js';
 
 /**
@@ -44,10 +44,12 @@ export interface GracePeriod {
 
 /**
  * @internal Starts a grace period. Call it synchronously, first thing in the adapter: the
- * calling shutdown's context can only be read before the adapter's first `await`.
+ * calling shutdown's context can only be read before the adapter's first `await`. `known` are
+ * the adapter's option names: any other is refused, with the closest named.
  */
-export function startGracePeriod(options: GracePeriodOptions | undefined, what: string): GracePeriod {
+export function startGracePeriod(options: GracePeriodOptions | undefined, what: string, known: readonly string[] = ['timeout']): GracePeriod {
   if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidArgType(`${what}: options`, 'an object', options);
+  if (options !== undefined) checkKnownKeys(options, known, `${what}: options`);
   const timeout = checkTimeout(options?.timeout, undefined, `${what}: options.timeout`);
   const context = currentDisposal();
   const now = performance.now();

@@ -126,12 +126,25 @@ export interface ResolvedOptions {
 
 const defaultSignals: readonly NodeJS.Signals[] = Object.freeze(['SIGINT', 'SIGTERM']);
 
+/** @internal The names `new Supervisor()` takes; `run()` takes these and its own. */
+export const supervisorOptionNames = ['name', 'shutdownTimeout', 'drainDelay', 'signals', 'secondSignal', 'onTaskError', 'logger', 'captureSpawnSites', 'dumpSignal'] as const;
+const childOptionNames = ['name', 'shutdownTimeout', 'onTaskError', 'logger', 'signals'] as const;
+const rootOnlyOptionNames = ['drainDelay', 'secondSignal', 'dumpSignal', 'captureSpawnSites'] as const;
+/** Why each is its root's alone, for the refusal at `child()`. */
+const rootOnly: Record<(typeof rootOnlyOptionNames)[number], string> = {
+  drainDelay: 'only a root supervisor drains before cancelling',
+  secondSignal: 'a second signal reaches the root, which decides for the whole tree',
+  dumpSignal: "the root's dump signal prints the whole tree, this child included",
+  captureSpawnSites: "a child captures spawn sites when its root does",
+};
+
 /** The largest delay `setTimeout` honours; beyond it Node fires after 1 ms. */
 const maxTimeout = 0x7fffffff;
 
 /** @internal Resolves the options of a root supervisor. */
 export function resolveRootOptions(options: SupervisorOptions | undefined): ResolvedOptions {
   const given = checkObject(options, 'new Supervisor(options)');
+  checkKnownKeys(given, supervisorOptionNames, 'options');
   const secondSignal = given.secondSignal ?? 'force';
   if (secondSignal !== 'force' && secondSignal !== 'ignore') {
     throw invalidArgValue('options.secondSignal', "'force' or 'ignore'", secondSignal);
@@ -152,13 +165,14 @@ export function resolveRootOptions(options: SupervisorOptions | undefined): Reso
 
 /** @internal Resolves a child's options, inheriting what it does not set from its parent. */
 export function resolveChildOptions(options: ChildOptions | undefined, parent: ResolvedOptions, index: number): ResolvedOptions {
-  const given = checkObject(options, 'sup.child(options)') as ChildOptions & { signals?: unknown; secondSignal?: unknown };
+  const given = checkObject(options, 'sup.child(options)') as ChildOptions & Partial<Record<(typeof rootOnlyOptionNames)[number] | 'signals', unknown>>;
   if (given.signals !== undefined && given.signals !== false) {
     throw invalidArgValue('child options.signals', 'absent: a child supervisor never listens to signals (its root does)', given.signals);
   }
-  if ((given as { drainDelay?: unknown }).drainDelay !== undefined) {
-    throw invalidArgValue('child options.drainDelay', 'absent: only a root supervisor drains before cancelling', (given as { drainDelay?: unknown }).drainDelay);
+  for (const name of rootOnlyOptionNames) {
+    if (given[name] !== undefined) throw invalidArgValue(`child options.${name}`, `absent: ${rootOnly[name]}`, given[name]);
   }
+  checkKnownKeys(given, childOptionNames, 'child options');
   return {
     name: checkName(given.name, `${parent.name}/${index}`),
     shutdownTimeout: checkTimeout(given.shutdownTimeout, parent.shutdownTimeout),
@@ -231,7 +245,7 @@ function editDistance(a: string, b: string): number {
 
 function checkDumpSignal(value: unknown, signals: readonly NodeJS.Signals[]): NodeJS.Signals | undefined {
   if (value === undefined) return undefined;
-  const [signal] = validateSignals([value]) as [NodeJS.Signals];
+  const [signal] = validateSignals([value], 'options.dumpSignal') as [NodeJS.Signals];
   if (signals.includes(signal)) throw invalidArgValue('options.dumpSignal', 'a signal that does not also shut down (not in options.signals)', value);
   return signal;
 }

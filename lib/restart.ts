@@ -19,7 +19,7 @@
  */
 import { RestartLimitError, invalidArgType, invalidArgValue, outOfRange, summarize } from './errors.js';
 import { taskRestartChannel } from './diagnostics.js';
-import { checkTimeout } from './options.js';
+import { checkKnownKeys, checkTimeout } from './options.js';
 import type { Supervisor } from './supervisor.js';
 import { BACKOFF, type SpawnOptions, Task, type TaskFunction } from './task.js';
 
@@ -211,9 +211,11 @@ function checkMaxRestarts(value: unknown): number {
 }
 
 function checkWithin(value: unknown): number {
-  const within = checkTimeout(value, 60_000, 'spawn options.within');
-  if (within === 0) throw outOfRange('spawn options.within', '> 0', value);
-  return within;
+  if (value === undefined) return 60_000;
+  if (typeof value !== 'number') throw invalidArgType('spawn options.within', 'a number of milliseconds', value);
+  // One message for 0, -1 and NaN alike: the window must hold at least one restart.
+  if (value !== Infinity && !(value > 0 && value <= 0x7fffffff)) throw outOfRange('spawn options.within', '> 0 and <= 2147483647 (or Infinity)', value);
+  return value;
 }
 
 function checkBackoff(value: unknown): (restart: number) => number {
@@ -229,6 +231,7 @@ function checkBackoff(value: unknown): (restart: number) => number {
     throw invalidArgType('spawn options.backoff', 'an object { initialMs, maxMs, factor } or a function (restart) => ms', value);
   }
   const options = (value ?? {}) as BackoffOptions;
+  checkKnownKeys(options, ['initialMs', 'maxMs', 'factor'], 'spawn options.backoff');
   const initialMs = checkTimeout(options.initialMs, 100, 'spawn options.backoff.initialMs');
   const maxMs = checkTimeout(options.maxMs, 30_000, 'spawn options.backoff.maxMs');
   const factor = options.factor ?? 2;

@@ -15,7 +15,7 @@
  * @module
  */
 import { invalidArgType } from './errors.js';
-import type { SupervisorOptions } from './options.js';
+import { type SupervisorOptions, checkKnownKeys, supervisorOptionNames } from './options.js';
 import type { ShutdownReport } from './shutdown.js';
 import { holdProcess, releaseProcess } from './signals.js';
 import { Supervisor } from './supervisor.js';
@@ -84,6 +84,7 @@ export function startRun(main: ((sup: Supervisor) => unknown) | undefined, optio
   if (options.exit !== undefined && typeof options.exit !== 'boolean' && typeof options.exit !== 'function') {
     throw invalidArgType('options.exit', 'a boolean or a function (code) => void', options.exit);
   }
+  checkKnownKeys(options, [...supervisorOptionNames, ...runOptionNames], 'options');
   const { onShutdown, stopOnUnhandledErrors = true, exitWhenDone = false, exit = true } = options;
   if (onShutdown !== undefined && typeof onShutdown !== 'function') throw invalidArgType('options.onShutdown', 'a function', onShutdown);
 

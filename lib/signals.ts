@@ -32,12 +32,12 @@ const uncatchable = new Set(['SIGKILL', 'SIGSTOP']);
  * @internal Checks a `signals` option and returns a frozen copy, throwing at the caller's call
  * site for anything that is not a catchable signal name of this platform.
  */
-export function validateSignals(value: unknown): readonly NodeJS.Signals[] {
-  if (!Array.isArray(value)) throw invalidArgType('options.signals', 'an array of signal names or false', value);
+export function validateSignals(value: unknown, what = 'options.signals'): readonly NodeJS.Signals[] {
+  if (!Array.isArray(value)) throw invalidArgType(what, 'an array of signal names or false', value);
   const seen = new Set<NodeJS.Signals>();
   for (const name of value as unknown[]) {
-    const signal = checkSignalName(name, 'options.signals');
-    if (uncatchable.has(signal)) throw invalidArgValue('options.signals', 'signals a process can catch', name);
+    const signal = checkSignalName(name, what);
+    if (uncatchable.has(signal)) throw invalidArgValue(what, 'signals a process can catch', name);
     seen.add(signal);
   }
   return Object.freeze([...seen]);

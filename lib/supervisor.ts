@@ -524,8 +524,10 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     }
     task._index = -1;
     if (taskSettleChannel.hasSubscribers) publishSettle(this, task, error);
-    if (tasks.length === 0) this.#becameIdle();
+    // The failure first: becoming idle can finish a shutdown (exitWhenDone), which must not
+    // happen before the error it was started for, or would have to report, is recorded.
     if (task._failed()) this.#taskFailed(task, error);
+    if (tasks.length === 0) this.#becameIdle();
   }
 
   /** The registry went from empty to one task. */

@@ -40,7 +40,7 @@ export function stopWorker(worker: Worker, options?: StopWorkerOptions): Promise
   if (typeof worker !== 'object' || worker === null || typeof (worker as Worker).terminate !== 'function' || typeof (worker as Worker).postMessage !== 'function') {
     throw invalidArgType('stopWorker(worker)', 'a worker_threads Worker', worker);
   }
-  const grace = startGracePeriod(options, 'stopWorker');
+  const grace = startGracePeriod(options, 'stopWorker', ['timeout', 'message']);
   if (worker.threadId === -1) return Promise.resolve(); // already exited
   const exited = once(worker, 'exit').then(() => undefined);
   worker.postMessage(options?.message ?? 'shutdown');

@@ -315,4 +315,18 @@ describe('run() through supervise/testing', { timeout: 60_000, concurrency: fals
     assert.deepEqual(order, ['job 1 done', 'job 2 done', 'job 3 done', 'resource: closed']);
     assert.equal((await program.report).cancelled, 0);
   });
+
+  it('exitWhenDone: a batch job whose last task fails exits 1, with the error in the report', async () => {
+    const failure = new Error('migration failed');
+    const logger = recordingLogger();
+    const program = runForTest(async () => {
+      await sleep(20);
+      throw failure; // main is the last task: the failure and the idle tree come in the same settle
+    }, { logger, exitWhenDone: true });
+    assert.equal(await program.exitCode, 1);
+    const report = await program.report;
+    assert.deepEqual(report.errors, [failure]);
+    assert.equal(report.cause, 'error');
+    assert.ok(!logger.lines.some((line) => line.includes('after its shutdown finished')), logger.lines.join('\n'));
+  });
 });

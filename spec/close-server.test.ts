@@ -219,7 +219,7 @@ describe('closeServer, in this process', guard, () => {
     }
   });
 
-  it('HTTP/2 on a server it never watched: a session is learnt from its next stream and closed with a GOAWAY', async () => {
+  it('HTTP/2 on a server it never watched: its open sessions are closed with a GOAWAY, not left to the deadline', async () => {
     const server = http2.createServer();
     server.on('stream', (stream, headers) => {
       const reply = () => {
@@ -246,7 +246,11 @@ describe('closeServer, in this process', guard, () => {
       const goaway = new Promise<void>((resolve) => client.once('goaway', () => resolve()));
       const closed = closeServer(server, { timeout: 20_000 }); // no watch: it knows no session yet
       const next = ask('/next'); // a stream during the drain: now it knows this session
-      assert.deepEqual(await Promise.all([slow, next]), ['/slow', '/next']);
+      assert.equal(await slow, '/slow');
+      // Served on Node 20 and 22, which leave open sessions alone at server.close(): the drain
+      // learns this one from the stream and closes it. Node 24 and later close them themselves,
+      // so the stream arrives after a GOAWAY and is refused.
+      assert.ok(['/next', ''].includes(await next));
       await goaway;
       await closed; // well before its timeout: the session was closed, not left to the deadline
       assert.equal(server.listening, false);

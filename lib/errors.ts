@@ -5,6 +5,8 @@
  * @module
  */
 
+import { inspect } from 'node:util';
+
 /**
  * Thrown by `spawn`, `child`, `use`, `adopt` and `defer` once the supervisor can no longer take
  * the work: `spawn` and `child` from the moment shutdown begins, the resource methods once
@@ -44,10 +46,36 @@ export class RestartLimitError extends Error {
   override readonly name = 'RestartLimitError';
 }
 
-/** @internal One line for a log: `Name: message`, or the value as a string. */
+/**
+ * @internal One line for a log: `Name: message`, or the value as `util.inspect` shows it. It
+ * never throws, whatever the value: a null-prototype object, a revoked Proxy, a throwing getter,
+ * `toString` or `util.inspect.custom` each still give a line that says what was thrown.
+ */
 export function summarize(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
+  try {
+    if (error instanceof Error) return `${String(error.name)}: ${String(error.message)}`;
+    return typeof error === 'string' ? error : inspect(error, { depth: 1, breakLength: Infinity });
+  } catch {
+    return unprintable(error);
+  }
+}
+
+/**
+ * @internal What to hand a logger for `error`: the value itself when it can be printed, so a
+ * structured logger keeps its fields, else a line that says what it was. Never throws.
+ */
+export function loggable(error: unknown): unknown {
+  try {
+    inspect(error); // what console.error does with it: a value that survives this can be logged as is
+    return error;
+  } catch {
+    return unprintable(error);
+  }
+}
+
+function unprintable(value: unknown): string {
+  const kind = value === null ? 'null' : typeof value;
+  return `[a thrown ${kind} that cannot be printed: inspecting it threw]`;
 }
 
 /** @internal A TypeError with Node's `ERR_INVALID_ARG_TYPE` code. */

@@ -81,7 +81,7 @@ export interface Adoption {
 /** @internal Builds the disposer for `adopt(value, onDispose)`, and looks the hook up before anything is registered. */
 export function disposerForAdopt(value: unknown, onDispose: unknown): Adoption {
   if (typeof onDispose !== 'function') throw invalidArgType('adopt(value, onDispose): onDispose', 'a function', onDispose);
-  const watch = (onDispose as { [onAdopt]?: unknown })[onAdopt];
+  const watch = hookOf(onDispose);
   return {
     disposer: new Disposer('adopt', nameOf(value, onDispose), value, onDispose as (value: unknown) => unknown),
     watch: typeof watch === 'function' ? (watch as Adoption['watch']) : undefined,
@@ -94,11 +94,28 @@ export function disposerForDefer(onDispose: unknown): Disposer {
   return new Disposer('defer', (onDispose as () => unknown).name || 'deferred', undefined, onDispose as () => unknown);
 }
 
-/** A readable name for logs and stragglers: the callback's name, else the value's class. */
+/** The adapter's watch hook; a callback that cannot be read (a revoked Proxy) has none, as `adopt` of the ERM stack asks nothing of it. */
+function hookOf(onDispose: unknown): unknown {
+  try {
+    return (onDispose as { [onAdopt]?: unknown })[onAdopt];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A readable name for logs and stragglers: the callback's name, else the value's class. Never
+ * throws: `adopt` must accept any value, as `AsyncDisposableStack.adopt` does, a revoked Proxy
+ * or one with throwing getters included.
+ */
 function nameOf(value: unknown, callback: unknown): string {
-  const callbackName = typeof callback === 'function' ? callback.name : '';
-  if (callbackName) return callbackName;
-  if (typeof value === 'function' && value.name) return value.name;
-  const className = (value as { constructor?: { name?: unknown } } | null | undefined)?.constructor?.name;
-  return typeof className === 'string' && className !== '' && className !== 'Object' ? className : 'resource';
+  try {
+    const callbackName = typeof callback === 'function' ? callback.name : '';
+    if (typeof callbackName === 'string' && callbackName !== '') return callbackName;
+    if (typeof value === 'function' && typeof value.name === 'string' && value.name !== '') return value.name;
+    const className = (value as { constructor?: { name?: unknown } } | null | undefined)?.constructor?.name;
+    return typeof className === 'string' && className !== '' && className !== 'Object' ? className : 'resource';
+  } catch {
+    return 'resource';
+  }
 }

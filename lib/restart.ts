@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { RestartLimitError, invalidArgType, invalidArgValue, outOfRange, summarize } from './errors.js';
+import { RestartLimitError, invalidArgType, invalidArgValue, loggable, outOfRange, summarize } from './errors.js';
 import { taskRestartChannel } from './diagnostics.js';
 import { checkKnownKeys, checkTimeout } from './options.js';
 import type { Supervisor } from './supervisor.js';
@@ -152,7 +152,7 @@ export async function runWithRestarts<T>(task: RestartingTask<T>, fn: TaskFuncti
       delayMs = task._policy.delay(rank);
     } catch (backoffError) {
       // The backoff function's error ends the task; the failure it was to restart is logged, not lost.
-      if (failed) owner._options.logger?.error(`supervise: task "${task.name}" of "${owner.name}" failed, and its backoff threw:`, outcome);
+      if (failed) owner._options.logger?.error(`supervise: task "${task.name}" of "${owner.name}" failed, and its backoff threw:`, loggable(outcome));
       throw backoffError;
     }
     const restart = task._restarts + 1;

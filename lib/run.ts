@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { invalidArgType } from './errors.js';
+import { invalidArgType, loggable } from './errors.js';
 import { type SupervisorOptions, checkKnownKeys, supervisorOptionNames } from './options.js';
 import type { ShutdownReport } from './shutdown.js';
 import { holdProcess, releaseProcess } from './signals.js';
@@ -101,7 +101,7 @@ export function startRun(main: ((sup: Supervisor) => unknown) | undefined, optio
       } catch (error) {
         // An error already pending from main or a task is the cause; this one must not hide it.
         if (sup._errors.length === 0) throw error;
-        logger?.error('supervise: onShutdown failed as well:', error);
+        logger?.error('supervise: onShutdown failed as well:', loggable(error));
       }
     };
   }
@@ -111,10 +111,10 @@ export function startRun(main: ((sup: Supervisor) => unknown) | undefined, optio
   const onUncaught = (error: unknown, origin?: string) => {
     const what = origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception';
     if (!stopOnUnhandledErrors) {
-      logger?.error(`supervise: ${what} (stopOnUnhandledErrors is false, so the program keeps running):`, error);
+      logger?.error(`supervise: ${what} (stopOnUnhandledErrors is false, so the program keeps running):`, loggable(error));
       return;
     }
-    logger?.error(`supervise: ${what}:`, error);
+    logger?.error(`supervise: ${what}:`, loggable(error));
     printed.add(error);
     if (sup.state !== 'stopped') sup._recordFailure(error, what); // after the report, logging is all that is left
   };
@@ -145,7 +145,7 @@ export function startRun(main: ((sup: Supervisor) => unknown) | undefined, optio
 function logReport(sup: Supervisor, report: ShutdownReport, printed: ReadonlySet<unknown>): void {
   const logger = sup._options.logger;
   if (logger === undefined) return;
-  for (const error of report.errors) if (!printed.has(error)) logger.error('supervise: error:', error);
+  for (const error of report.errors) if (!printed.has(error)) logger.error('supervise: error:', loggable(error));
   const phases = sup._phaseDurations;
   const drains = sup._options.drainDelay > 0 || sup._beforeCancel !== undefined;
   const timing = phases === undefined ? '' : ` (${drains ? `drain ${ms(phases.beforeCancelMs)}, ` : ''}tasks ${ms(phases.tasksMs)}, disposal ${ms(phases.disposeMs)})`;

@@ -28,6 +28,7 @@ import {
   shutdownPhaseChannel,
   shutdownStartChannel,
 } from './diagnostics.js';
+import { loggable } from './errors.js';
 import type { Disposer } from './resources.js';
 import { isHoldingProcess } from './signals.js';
 import type { Supervisor } from './supervisor.js';
@@ -338,6 +339,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 /** A disposer that rejects after the report was made is logged, not lost. */
 function reportLateRejection(sup: Supervisor, disposer: Disposer, pending: PromiseLike<unknown>): void {
   Promise.resolve(pending).then(undefined, (error: unknown) => {
-    sup._options.logger?.error(`supervise: "${sup.name}" disposer "${disposer.name}" failed after the deadline:`, error);
+    sup._options.logger?.error(`supervise: "${sup.name}" disposer "${disposer.name}" failed after the deadline:`, loggable(error));
   });
 }

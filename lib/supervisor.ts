@@ -27,7 +27,7 @@
  * @module
  */
 import { debuglog } from 'node:util';
-import { SupervisorClosedError, invalidArgType, summarize } from './errors.js';
+import { SupervisorClosedError, invalidArgType, loggable, summarize } from './errors.js';
 import { type RestartPolicy, RestartingTask, restartPolicy, runWithRestarts } from './restart.js';
 import {
   type ChildOptions,
@@ -300,9 +300,8 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
       return task;
     }
     if (result instanceof Promise) task._track(result);
-    else if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<T>).then === 'function') {
-      task._track(Promise.resolve(result));
-    } else {
+    else if (result !== null && (typeof result === 'object' || typeof result === 'function')) this.#settleThenable(task, result);
+    else {
       task._settleSync(false, result);
       this.taskSettled(task, undefined);
     }
@@ -530,6 +529,27 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     if (tasks.length === 0) this.#becameIdle();
   }
 
+  /**
+   * A result that may be a thenable of any shape (a callable one too), treated as `await` does:
+   * `then` is read once, and a getter that throws, or a `then` that throws, rejects the task.
+   */
+  #settleThenable(task: Task, result: object): void {
+    let then: unknown;
+    try {
+      then = (result as { then?: unknown }).then;
+    } catch (error) {
+      task._settleSync(true, error);
+      this.taskSettled(task, error);
+      return;
+    }
+    if (typeof then !== 'function') {
+      task._settleSync(false, result);
+      this.taskSettled(task, undefined);
+      return;
+    }
+    task._track(new Promise((resolve, reject) => (then as (onFulfilled: unknown, onRejected: unknown) => unknown).call(result, resolve, reject)));
+  }
+
   /** The registry went from empty to one task. */
   #becameBusy(): void {
     if (this._keepsProcessAlive) {
@@ -587,7 +607,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
   #taskFailed(task: Task, error: unknown): void {
     const { onTaskError, logger } = this._options;
     if (this._state === STOPPED) {
-      logger?.error(`supervise: task "${task.name}" of "${this.name}" failed after its shutdown finished:`, error);
+      logger?.error(`supervise: task "${task.name}" of "${this.name}" failed after its shutdown finished:`, loggable(error));
       return;
     }
     const stopping = this._state !== RUNNING;
@@ -595,7 +615,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
       this._recordFailure(error, `task "${task.name}" failed`);
     } else if (onTaskError === 'ignore') {
       if (stopping) this._errors.push(error);
-      else logger?.error(`supervise: task "${task.name}" of "${this.name}" failed (ignored):`, error);
+      else logger?.error(`supervise: task "${task.name}" of "${this.name}" failed (ignored):`, loggable(error));
     } else {
       if (stopping) this._errors.push(error);
       try {

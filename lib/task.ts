@@ -320,9 +320,12 @@ export class Task<T = unknown> implements PromiseLike<T> {
     if ((flags & CANCEL_REQUESTED) === 0) return REJECTED;
     const reason = (flags & HAS_CONTROLLER) !== 0 ? (this._cancel as AbortController).signal.reason : this._cancel;
     if (error === reason) return CANCELLED;
-    return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError'
-      ? CANCELLED
-      : REJECTED;
+    if (typeof error !== 'object' || error === null) return REJECTED;
+    try {
+      return (error as { name?: unknown }).name === 'AbortError' ? CANCELLED : REJECTED;
+    } catch {
+      return REJECTED; // a throwing `name` getter, a revoked Proxy: not a cancellation, and kept as thrown
+    }
   }
 
   /** Shows id, name and state in `console.log` and `util.inspect`. */

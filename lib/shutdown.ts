@@ -111,6 +111,7 @@ export interface DisposalContext {
 }
 
 interface ActiveDisposal {
+  readonly sup: Supervisor;
   readonly deadlineAt: number;
   readonly disposer: Disposer;
   readonly calledAt: number;
@@ -126,6 +127,11 @@ export function currentDisposal(): DisposalContext | undefined {
   return {
     deadlineAt: active.deadlineAt,
     forced(what) {
+      if (Object.isFrozen(active.stragglers)) {
+        // The report was delivered before this adapter finished forcing: it stays as delivered.
+        active.sup._options.logger?.warn(`supervise: "${active.sup.name}" disposer "${active.disposer.name}" ${what}, after the report`);
+        return;
+      }
       active.stragglers.push({
         id: active.disposer.id,
         name: `${active.disposer.name} (${what})`,
@@ -210,7 +216,7 @@ export async function shutdownSequence(
   let cancelled = sup._cancelTasks(abortReason);
   if (sup.size > 0 && (await deadline.race(sup._drained())) === timedOut) {
     const pendingTasks = sup._pendingTasks();
-    stragglers.push(...pendingTasks);
+    append(stragglers, pendingTasks);
     sup._options.logger?.warn(stuckTaskReport(sup, pendingTasks));
   }
   const disposeFrom = performance.now();
@@ -232,11 +238,11 @@ export async function shutdownSequence(
           stragglers.push(straggler(disposer, calledAt));
         } else {
           cancelled += report.cancelled;
-          stragglers.push(...report.stragglers);
-          errors.push(...report.errors);
+          append(stragglers, report.stragglers);
+          append(errors, report.errors);
         }
       } else {
-        activeDisposal = { deadlineAt: deadline.at, disposer, calledAt, stragglers };
+        activeDisposal = { sup, deadlineAt: deadline.at, disposer, calledAt, stragglers };
         let pending: unknown;
         try {
           pending = disposer.run();
@@ -275,9 +281,12 @@ export async function shutdownSequence(
     durationMs: endedAt - startedAt,
     cancelled,
     stragglers,
-    errors: errors.slice(),
+    errors: Object.freeze(errors.slice()),
     exitCode: errors.length > 0 ? 1 : stragglers.length > 0 ? EXIT_DEADLINE : 0,
   };
+  // Delivered as it is now: a late forced stop is logged, never added to it.
+  Object.freeze(stragglers);
+  Object.freeze(report);
   sup._stopped();
   if (shutdownEndChannel.hasSubscribers) shutdownEndChannel.publish({ supervisor: sup, report });
   return report;
@@ -302,10 +311,11 @@ export { timedOut };
  */
 function stuckTaskReport(sup: Supervisor, pending: readonly Straggler[]): string {
   const lines = [`supervise: "${sup.name}" shutdown deadline passed with ${pending.length} task(s) still pending:`];
+  const sites = sup._spawnSites();
   for (const task of pending) {
     lines.push(`  - "${task.name}" (#${task.id}), ${task.ageMs} ms old`);
-    const site = sup._spawnSite(task.id);
-    if (site !== undefined) lines.push(...site.split('\n').map((frame) => `      ${frame.trim()}`));
+    const site = sites.get(task.id);
+    if (site !== undefined) for (const frame of site.split('\n')) lines.push(`      ${frame.trim()}`);
   }
   const held = activeResources();
   if (held !== '') lines.push(`  the event loop is still held by: ${held}`);
@@ -322,6 +332,11 @@ function activeResources(): string {
     else counts.delete('Timeout');
   }
   return [...counts].map(([name, count]) => (count > 1 ? `${name} x${count}` : name)).join(', ');
+}
+
+/** `target.push(...items)` without the spread, which overflows the stack past ~100 000 items. */
+function append<T>(target: T[], items: readonly T[]): void {
+  for (let i = 0; i < items.length; i++) target.push(items[i] as T);
 }
 
 function straggler(disposer: Disposer, calledAt: number): Straggler {

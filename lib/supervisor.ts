@@ -638,14 +638,18 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     root._begin('error', error, undefined, Infinity);
   }
 
-  /** @internal The stack of the spawn call of pending task `id`, when spawn sites are captured. */
-  _spawnSite(id: number): string | undefined {
+  /**
+   * @internal The stacks of the spawn calls of the pending tasks, by task id, when spawn sites
+   * are captured: one pass over the registry, however many tasks are stuck.
+   */
+  _spawnSites(): Map<number, string> {
+    const sites = new Map<number, string>();
+    if (!this._captureSpawnSites) return sites;
     for (const task of this._tasks) {
-      if (task.id !== id) continue;
       const stack = spawnSites.get(task)?.stack;
-      return stack === undefined ? undefined : stack.slice(stack.indexOf('\n') + 1);
+      if (stack !== undefined) sites.set(task.id, stack.slice(stack.indexOf('\n') + 1));
     }
-    return undefined;
+    return sites;
   }
 
   #register(disposer: Disposer, what: string): void {

@@ -121,6 +121,8 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
   _disposing = false;
   /** @internal Failures kept for the report, in order. */
   _errors: unknown[] = [];
+  /** @internal The task each kept failure came from, so disposal can tell one already delivered through `await task`. */
+  _failedTasks: Map<unknown, Task> | undefined = undefined;
   /** @internal */ _controller: AbortController | undefined = undefined;
   /** @internal The abort reason of this supervisor's shutdown, once it began. */
   _reason: unknown = undefined;
@@ -424,7 +426,9 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
    */
   async [asyncDisposeSymbol](): Promise<void> {
     const report = await this._begin('dispose', undefined, undefined, Infinity);
-    const { errors } = report;
+    // An error the code already received by awaiting its task is not thrown at it again here
+    // (the runtime would wrap the same error twice in a SuppressedError); the report keeps it.
+    const errors = report.errors.filter((error) => this._failedTasks?.get(error)?._observed() !== true);
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, `${errors.length} errors during shutdown of supervisor "${this.name}"`);
   }
@@ -503,10 +507,17 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     if (this._options.signals.length > 0) unsubscribe(this, this._options.signals);
     if (this._options.dumpSignal !== undefined) unsubscribeDump(this, this._options.dumpSignal);
     // Stopped on its own: leave the parent's list so per-request children do not pile up.
-    const siblings = this._parent?._disposers;
-    if (siblings !== undefined && this._entry !== undefined) {
+    const parent = this._parent;
+    const siblings = parent?._disposers;
+    if (parent !== undefined && siblings !== undefined && this._entry !== undefined) {
       const index = siblings.lastIndexOf(this._entry);
-      if (index >= 0) siblings.splice(index, 1);
+      if (index >= 0) {
+        siblings.splice(index, 1);
+        // The parent will not dispose this child, so it will not collect its report: while the
+        // parent is shutting down (this child's failure may be why), its errors go up now, or
+        // they would be missing from the report of the shutdown they caused.
+        if (parent._state !== RUNNING && parent._state !== STOPPED) for (const error of this._errors) parent._errors.push(error);
+      }
     }
     this._entry = undefined;
   }
@@ -548,6 +559,10 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
       return;
     }
     task._track(new Promise((resolve, reject) => (then as (onFulfilled: unknown, onRejected: unknown) => unknown).call(result, resolve, reject)));
+  }
+
+  #keepTaskOf(error: unknown, task: Task): void {
+    (this._failedTasks ??= new Map()).set(error, task);
   }
 
   /** The registry went from empty to one task. */
@@ -612,12 +627,13 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     }
     const stopping = this._state !== RUNNING;
     if (onTaskError === 'shutdown') {
+      this.#keepTaskOf(error, task);
       this._recordFailure(error, `task "${task.name}" failed`);
     } else if (onTaskError === 'ignore') {
-      if (stopping) this._errors.push(error);
+      if (stopping) (this._errors.push(error), this.#keepTaskOf(error, task));
       else logger?.error(`supervise: task "${task.name}" of "${this.name}" failed (ignored):`, loggable(error));
     } else {
-      if (stopping) this._errors.push(error);
+      if (stopping) (this._errors.push(error), this.#keepTaskOf(error, task));
       try {
         onTaskError(error, task);
       } catch (callbackError) {

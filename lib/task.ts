@@ -104,6 +104,8 @@ const HAS_CONTROLLER = 16;
 const SETTLED_SYNC = 32;
 /** @internal Waiting to restart: shutdown cancels it even when shielded, since no work runs. */
 export const BACKOFF = 64;
+/** Someone attached a rejection handler: a failure reaches them through `then`. */
+const OBSERVED = 128;
 const stateNames: readonly TaskState[] = ['running', 'fulfilled', 'rejected', 'cancelled'];
 
 let lastId = 0;
@@ -255,12 +257,13 @@ export class Task<T = unknown> implements PromiseLike<T> {
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    const flags = this._flags;
+    let flags = this._flags;
     if ((flags & SETTLED_SYNC) !== 0) {
       // A promise made on first use only: a synchronous task that nobody awaits costs none.
       this._result = (flags & STATE) === FULFILLED ? Promise.resolve(this._result as T) : Promise.reject(this._result);
-      this._flags = flags & ~SETTLED_SYNC;
+      flags &= ~SETTLED_SYNC;
     }
+    this._flags = typeof onrejected === 'function' ? flags | OBSERVED : flags;
     return (this._result as Promise<T>).then(onfulfilled, onrejected);
   }
 
@@ -302,6 +305,11 @@ export class Task<T = unknown> implements PromiseLike<T> {
   _settleSync(failed: boolean, outcome: unknown): void {
     this._result = outcome;
     this._flags = (this._flags & ~STATE) | SETTLED_SYNC | (failed ? this._stateOnRejection(outcome) : FULFILLED);
+  }
+
+  /** @internal Whether a rejection handler was attached (`await task` attaches one): its failure was delivered there. */
+  _observed(): boolean {
+    return (this._flags & OBSERVED) !== 0;
   }
 
   /** @internal Whether the task ended in failure: rejected with something other than its cancellation. */

@@ -296,3 +296,62 @@ describe('bad input', guard, () => {
     });
   });
 });
+
+describe('a failure in a child reaches the report of the shutdown it causes, once', () => {
+  it('a per-request child that fails and is shut down by its owner: the root stops with the error and exit code 1', async () => {
+    const root = new Supervisor({ signals: false, logger: false });
+    root.spawn(async (signal) => {
+      await aborted(signal);
+      await sleep(100); // stops slowly: the root reaches its disposal only after the scope has stopped
+    }, { name: 'server' });
+    const failure = new Error('lookup failed');
+    const scope = root.child({ name: 'request' });
+    scope.spawn(async () => {
+      await sleep(1);
+      throw failure;
+    });
+    await sleep(20); // the failure has escalated: the root is shutting down
+    await scope.shutdown(); // what `await using scope = root.child()` does at the end of the block
+    const report = await root.done;
+    assert.equal(report.cause, 'error');
+    assert.deepEqual(report.errors, [failure]);
+    assert.equal(report.exitCode, 1);
+  });
+
+  it('a child still in its parent\'s list is collected by the parent: its error is in the root report once', async () => {
+    const root = new Supervisor({ signals: false, logger: false });
+    const failure = new Error('worker failed');
+    const child = root.child();
+    child.spawn(async () => {
+      await sleep(1);
+      throw failure;
+    });
+    const report = await root.done;
+    assert.deepEqual(report.errors, [failure]);
+  });
+
+  it('await using: an error the code already received by awaiting its task is not thrown again at disposal', async () => {
+    const root = new Supervisor({ signals: false, logger: false });
+    const scope = root.child();
+    const failure = new Error('already seen');
+    const task = scope.spawn(async () => {
+      throw failure;
+    });
+    await assert.rejects(Promise.resolve(task), (error) => error === failure); // delivered here
+    await scope[Symbol.asyncDispose](); // does not throw it a second time
+    assert.deepEqual((await scope.done).errors, [failure], 'the report keeps it');
+    assert.deepEqual((await root.done).errors, [failure]);
+  });
+
+  it('await using: an error nobody received is thrown at disposal', async () => {
+    const root = new Supervisor({ signals: false, logger: false });
+    const scope = root.child();
+    const failure = new Error('unseen');
+    scope.spawn(async () => {
+      throw failure;
+    });
+    await flush();
+    await assert.rejects(scope[Symbol.asyncDispose](), (error) => error === failure);
+    await root.done;
+  });
+});

@@ -10,6 +10,7 @@
  * @module
  */
 import { invalidArgType } from './errors.js';
+import { LongTimeout } from './long-timeout.js';
 import { checkKnownKeys, checkTimeout } from './options.js';
 import { type DisposalContext, currentDisposal } from './shutdown.js';
 
@@ -75,15 +76,16 @@ async function waitThenForce(
     await stopped;
     return false;
   }
-  let timer: NodeJS.Timeout | undefined;
+  let deadline: LongTimeout | undefined;
   const expired = new Promise<'expired'>((resolve) => {
-    timer = setTimeout(resolve, Math.max(0, forceAt - performance.now()), 'expired');
+    deadline = new LongTimeout(forceAt, () => resolve('expired'));
   });
   try {
     if ((await Promise.race([stopped, expired])) !== 'expired') return false;
   } finally {
-    clearTimeout(timer);
+    deadline?.clear();
   }
+  let timer: NodeJS.Timeout | undefined;
   const forced = await force();
   if (forced !== undefined) context?.forced(forced);
   const cap = new Promise<void>((resolve) => {

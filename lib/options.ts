@@ -5,6 +5,7 @@
  * @module
  */
 import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+import { maxTimeoutMs } from './long-timeout.js';
 import { validateSignals } from './signals.js';
 import type { Task } from './task.js';
 
@@ -139,7 +140,6 @@ const rootOnly: Record<(typeof rootOnlyOptionNames)[number], string> = {
 };
 
 /** The largest delay `setTimeout` honours; beyond it Node fires after 1 ms. */
-const maxTimeout = 0x7fffffff;
 
 /** @internal Resolves the options of a root supervisor. */
 export function resolveRootOptions(options: SupervisorOptions | undefined): ResolvedOptions {
@@ -203,7 +203,7 @@ export function checkTimeout<F extends number | undefined>(value: unknown, fallb
   if (value === undefined) return fallback;
   if (typeof value !== 'number') throw invalidArgType(what, 'a number of milliseconds', value);
   if (value === Infinity) return value;
-  if (!(value >= 0 && value <= maxTimeout)) throw outOfRange(what, `>= 0 and <= ${maxTimeout} (or Infinity)`, value);
+  if (!(value >= 0 && value <= maxTimeoutMs)) throw outOfRange(what, `>= 0 and <= ${maxTimeoutMs} (or Infinity)`, value);
   return value;
 }
 
@@ -252,7 +252,7 @@ function checkDumpSignal(value: unknown, signals: readonly NodeJS.Signals[]): No
 
 function checkDelay(value: unknown): number {
   const delay = checkTimeout(value, 0, 'options.drainDelay');
-  if (delay === Infinity) throw outOfRange('options.drainDelay', `>= 0 and <= ${maxTimeout}`, value);
+  if (delay === Infinity) throw outOfRange('options.drainDelay', `>= 0 and <= ${maxTimeoutMs}`, value);
   return delay;
 }
 

@@ -19,6 +19,7 @@
  */
 import { RestartLimitError, invalidArgType, invalidArgValue, loggable, outOfRange, summarize } from './errors.js';
 import { taskRestartChannel } from './diagnostics.js';
+import { maxTimeoutMs } from './long-timeout.js';
 import { checkKnownKeys, checkTimeout } from './options.js';
 import type { Supervisor } from './supervisor.js';
 import { BACKOFF, type SpawnOptions, Task, type TaskFunction } from './task.js';
@@ -214,7 +215,7 @@ function checkWithin(value: unknown): number {
   if (value === undefined) return 60_000;
   if (typeof value !== 'number') throw invalidArgType('spawn options.within', 'a number of milliseconds', value);
   // One message for 0, -1 and NaN alike: the window must hold at least one restart.
-  if (value !== Infinity && !(value > 0 && value <= 0x7fffffff)) throw outOfRange('spawn options.within', '> 0 and <= 2147483647 (or Infinity)', value);
+  if (value !== Infinity && !(value > 0 && value <= maxTimeoutMs)) throw outOfRange('spawn options.within', `> 0 and <= ${maxTimeoutMs} (or Infinity)`, value);
   return value;
 }
 
@@ -224,7 +225,7 @@ function checkBackoff(value: unknown): (restart: number) => number {
     return (restart) => {
       const ms = delay(restart);
       if (typeof ms !== 'number' || !(ms >= 0)) throw invalidArgType('the backoff function\'s result', 'a number of milliseconds >= 0', ms);
-      return Math.min(ms, 0x7fffffff);
+      return Math.min(ms, maxTimeoutMs);
     };
   }
   if (value !== undefined && (typeof value !== 'object' || value === null)) {

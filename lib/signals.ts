@@ -14,6 +14,7 @@
  */
 import { constants } from 'node:os';
 import { invalidArgType, invalidArgValue } from './errors.js';
+import { maxTimeoutMs } from './long-timeout.js';
 
 /** @internal What the shared listener needs from a supervisor. */
 export interface SignalSubscriber {
@@ -132,7 +133,7 @@ let keepAliveHolds = 0;
  * of ending in Node's "unsettled top-level await". One shared timer serves every supervisor.
  */
 export function holdProcess(): void {
-  if (keepAliveHolds++ === 0) keepAliveTimer = setInterval(keepAlive, 0x7fffffff);
+  if (keepAliveHolds++ === 0) keepAliveTimer = setInterval(keepAlive, maxTimeoutMs);
 }
 
 /** @internal Releases one `holdProcess`. */

@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Supervisor } from '../lib/index.js';
+import { formatTree } from '../lib/task-tree.js';
+import { simulateSignal } from '../lib/testing.js';
 
 const guard = { timeout: 120_000 };
 
@@ -49,5 +51,47 @@ describe('a delivered report does not change', () => {
     assert.ok(Object.isFrozen(report) && Object.isFrozen(report.stragglers) && Object.isFrozen(report.errors));
     assert.throws(() => (report.stragglers as unknown as unknown[]).push({ id: 0, name: 'late', ageMs: 0 }), TypeError);
     assert.equal((await sup.shutdown()).stragglers.length, 1);
+  });
+});
+
+describe('nesting at any depth', guard, () => {
+  it('10 000 nested children: the tree, its printout and the shutdown fit the stack, and the report is complete', async () => {
+    const root = new Supervisor({ signals: false, logger: false });
+    let sup = root;
+    for (let i = 0; i < 10_000; i++) sup = sup.child({ name: `level ${i + 1}` });
+    const deepest = sup.spawn((signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true })), { name: 'deep' });
+    let depth = 0;
+    for (let node = root.tasks(); node.children.length > 0; node = node.children[0]!) depth++;
+    assert.equal(depth, 10_000);
+    const printed = formatTree(root.tasks()).split('\n');
+    assert.ok(printed.length < 100, `bounded: ${printed.length} lines`);
+    assert.match(printed.at(-1)!, /… 9969 supervisor\(s\) nested deeper/);
+    const report = await root.shutdown();
+    assert.equal(report.exitCode, 0);
+    assert.equal(report.cancelled, 1);
+    assert.equal(deepest.state, 'fulfilled'); // it returned once aborted
+  });
+});
+
+describe('deadlines past setTimeout\'s limit', guard, () => {
+  it('drainDelay + shutdownTimeout beyond 2^31 - 1 ms waits for the tasks instead of cutting the shutdown to 1 ms', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => void warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const sup = new Supervisor({ logger: false, drainDelay: 20, shutdownTimeout: 0x7fffffff });
+      const task = sup.spawn(async (signal) => {
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+        await new Promise((resolve) => setTimeout(resolve, 100)); // stops, but not at once
+      }, { name: 'slow to stop' });
+      simulateSignal(sup, 'SIGTERM'); // a signal shutdown: its deadline is drainDelay + shutdownTimeout away
+      const report = await sup.done;
+      assert.deepEqual(report.stragglers, []);
+      assert.equal(task.state, 'fulfilled');
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(warnings.filter((w) => w.name === 'TimeoutOverflowWarning'), []);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });

@@ -134,6 +134,8 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
   /** @internal A listening root keeps the process alive while it has tasks. */
   _keepsProcessAlive: boolean;
   /** @internal */ _holdingProcess = false;
+  /** Whether this supervisor counts as busy with its root: between `#becameBusy` and `#becameIdle`. */
+  #busy = false;
   /** @internal */ _signalsReceived = 0;
   /** @internal On a root: how many supervisors of its tree have pending tasks. */
   _busy = 0;
@@ -565,8 +567,13 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     (this._failedTasks ??= new Map()).set(error, task);
   }
 
-  /** The registry went from empty to one task. */
+  /**
+   * The registry went from empty to one task. Once only until it is idle again: a settle
+   * subscriber can spawn while the registry is empty in the middle of `taskSettled`.
+   */
   #becameBusy(): void {
+    if (this.#busy) return;
+    this.#busy = true;
     if (this._keepsProcessAlive) {
       this._holdingProcess = true;
       holdProcess();
@@ -576,6 +583,8 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
 
   /** The registry emptied: release the process, end the shutdown's wait, tell the root. */
   #becameIdle(): void {
+    if (!this.#busy) return;
+    this.#busy = false;
     if (this._holdingProcess) {
       this._holdingProcess = false;
       releaseProcess();

@@ -12,6 +12,7 @@ import {
   type TaskSpawnMessage,
   channels,
 } from '../lib/index.js';
+import { runForTest } from '../lib/testing.js';
 import { aborted } from './helpers.js';
 
 const guard = { timeout: 30_000 };
@@ -136,5 +137,45 @@ describe('diagnostics channels', guard, () => {
     const failed = shutdown.find(([, m]) => (m as ShutdownDisposeMessage).outcome === 'failed')![1] as ShutdownDisposeMessage;
     assert.equal((failed.error as Error).message, 'close failed');
     assert.equal((shutdown.at(-1)![1] as ShutdownEndMessage).report, done, 'the report is the one done resolves with');
+  });
+});
+
+describe('a settle subscriber that spawns', guard, () => {
+  const timeouts = () => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+
+  it('leaves no keep-alive timer behind after the shutdown', async () => {
+    const before = timeouts();
+    let spawned = 0;
+    const onSettle = (message: unknown) => {
+      const { supervisor } = message as TaskSettleMessage;
+      if (spawned++ === 0) supervisor.spawn(async () => {}); // spawned while the registry is empty
+    };
+    diagnosticsChannel.subscribe(channels.taskSettle, onSettle);
+    try {
+      const sup = new Supervisor({ logger: false }); // listens to signals: holds the process while busy
+      sup.spawn(async () => {});
+      await sleep(10);
+      await sup.shutdown();
+      assert.equal(spawned, 2);
+      assert.equal(timeouts(), before);
+    } finally {
+      diagnosticsChannel.unsubscribe(channels.taskSettle, onSettle);
+    }
+  });
+
+  it('under exitWhenDone, the program still ends once everything has settled', async () => {
+    let spawned = 0;
+    const onSettle = (message: unknown) => {
+      const { supervisor } = message as TaskSettleMessage;
+      if (spawned++ === 0) supervisor.spawn(async () => {});
+    };
+    diagnosticsChannel.subscribe(channels.taskSettle, onSettle);
+    try {
+      const program = runForTest(async () => {}, { logger: false, exitWhenDone: true });
+      assert.equal(await program.exitCode, 0);
+      assert.ok(spawned >= 2);
+    } finally {
+      diagnosticsChannel.unsubscribe(channels.taskSettle, onSettle);
+    }
   });
 });

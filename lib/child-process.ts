@@ -56,8 +56,12 @@ export function stopChildProcess(child: ChildProcess, options?: StopChildProcess
   const signal = checkSignalName(options?.signal ?? 'SIGTERM', 'stopChildProcess options.signal');
   if (options?.group !== undefined && typeof options.group !== 'boolean') throw invalidArgType('stopChildProcess options.group', 'a boolean', options.group);
   const pid = child.pid;
-  if (pid === undefined || hasExited(child)) return Promise.resolve();
-  const group = options?.group ?? leadsOwnGroup(pid);
+  if (pid === undefined) return Promise.resolve();
+  // A detached child leads a group whose id is its pid. Once it has exited, that group lives on
+  // while any member does (Linux reuses no pid that names a live group), and is stopped the same.
+  const gone = hasExited(child);
+  const group = options?.group ?? (gone ? groupRuns(pid) : leadsOwnGroup(pid));
+  if (gone && !group) return Promise.resolve();
   const target = group ? -pid : pid;
 
   const exited = hasExited(child) ? Promise.resolve() : once(child, 'exit').then(() => undefined);

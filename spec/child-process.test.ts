@@ -280,3 +280,19 @@ describe('a daemon that owns child processes, in the process table', serial, () 
     assert.equal(exists(stubborn), false, `child ${stubborn} still exists`);
   });
 });
+
+describe('stopChildProcess after the leader of a detached group has exited', serial, () => {
+  it('the members left of its group are still signalled and waited for', { skip: process.platform !== 'linux' && 'process groups as Linux has them' }, async () => {
+    // The leader starts a grandchild in its own group and exits at once.
+    const leader = spawn('sh', ['-c', 'sleep 60 & echo $!; exit 0'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+    started.add(leader.pid!);
+    let out = '';
+    leader.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    await once(leader, 'exit');
+    const grandchild = Number(out.trim());
+    started.add(grandchild);
+    assert.ok(grandchild > 0 && running(grandchild), `the grandchild runs (${out})`);
+    await stopChildProcess(leader, { timeout: 5_000 });
+    assert.equal(running(grandchild), false, 'the rest of the group was stopped');
+  });
+});

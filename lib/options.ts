@@ -68,6 +68,14 @@ export interface SupervisorOptions {
    */
   readonly drainDelay?: number;
   /**
+   * Milliseconds of the `shutdownTimeout` kept for disposal: tasks are waited for until the
+   * deadline less this reserve at the latest, so one task that ignores its signal cannot leave
+   * the resources (a database, a log exporter) no time to close. Clamped to a fifth of
+   * `shutdownTimeout`; disposal also gets whatever the tasks did not use. A child keeps its own
+   * reserve inside its parent's disposal. Default: 2 000 (so 2 s of the default 10 s).
+   */
+  readonly disposeReserve?: number;
+  /**
    * Process signals that start a graceful shutdown of this root supervisor. A root that listens
    * to signals also takes a `'shutdown'` message on the IPC channel (sent by PM2 and by a
    * supervise cluster primary) as a graceful shutdown.
@@ -108,6 +116,7 @@ export interface SupervisorOptions {
 export interface ChildOptions {
   readonly name?: string;
   readonly shutdownTimeout?: number;
+  readonly disposeReserve?: number;
   readonly onTaskError?: TaskErrorPolicy;
   readonly logger?: Logger | false;
 }
@@ -116,6 +125,7 @@ export interface ChildOptions {
 export interface ResolvedOptions {
   readonly name: string;
   readonly shutdownTimeout: number;
+  readonly disposeReserve: number;
   readonly drainDelay: number;
   readonly signals: readonly NodeJS.Signals[];
   readonly forceOnSecondSignal: boolean;
@@ -128,8 +138,8 @@ export interface ResolvedOptions {
 const defaultSignals: readonly NodeJS.Signals[] = Object.freeze(['SIGINT', 'SIGTERM']);
 
 /** @internal The names `new Supervisor()` takes; `run()` takes these and its own. */
-export const supervisorOptionNames = ['name', 'shutdownTimeout', 'drainDelay', 'signals', 'secondSignal', 'onTaskError', 'logger', 'captureSpawnSites', 'dumpSignal'] as const;
-const childOptionNames = ['name', 'shutdownTimeout', 'onTaskError', 'logger', 'signals'] as const;
+export const supervisorOptionNames = ['name', 'shutdownTimeout', 'disposeReserve', 'drainDelay', 'signals', 'secondSignal', 'onTaskError', 'logger', 'captureSpawnSites', 'dumpSignal'] as const;
+const childOptionNames = ['name', 'shutdownTimeout', 'disposeReserve', 'onTaskError', 'logger', 'signals'] as const;
 const rootOnlyOptionNames = ['drainDelay', 'secondSignal', 'dumpSignal', 'captureSpawnSites'] as const;
 /** Why each is its root's alone, for the refusal at `child()`. */
 const rootOnly: Record<(typeof rootOnlyOptionNames)[number], string> = {
@@ -153,6 +163,7 @@ export function resolveRootOptions(options: SupervisorOptions | undefined): Reso
   return {
     name: checkName(given.name, 'supervisor'),
     shutdownTimeout: checkTimeout(given.shutdownTimeout, 10_000),
+    disposeReserve: checkReserve(given.disposeReserve, 2_000),
     drainDelay: checkDelay(given.drainDelay),
     signals,
     forceOnSecondSignal: secondSignal === 'force',
@@ -176,6 +187,7 @@ export function resolveChildOptions(options: ChildOptions | undefined, parent: R
   return {
     name: checkName(given.name, `${parent.name}/${index}`),
     shutdownTimeout: checkTimeout(given.shutdownTimeout, parent.shutdownTimeout),
+    disposeReserve: checkReserve(given.disposeReserve, parent.disposeReserve),
     drainDelay: 0,
     signals: [],
     forceOnSecondSignal: parent.forceOnSecondSignal,
@@ -248,6 +260,12 @@ function checkDumpSignal(value: unknown, signals: readonly NodeJS.Signals[]): No
   const [signal] = validateSignals([value], 'options.dumpSignal') as [NodeJS.Signals];
   if (signals.includes(signal)) throw invalidArgValue('options.dumpSignal', 'a signal that does not also shut down (not in options.signals)', value);
   return signal;
+}
+
+function checkReserve(value: unknown, fallback: number): number {
+  const reserve = checkTimeout(value, fallback, 'options.disposeReserve');
+  if (reserve === Infinity) throw outOfRange('options.disposeReserve', `>= 0 and <= ${maxTimeoutMs}`, value);
+  return reserve;
 }
 
 function checkDelay(value: unknown): number {

@@ -186,7 +186,11 @@ export async function shutdownSequence(
   const startedAt = performance.now();
   // A drain delay only for what a load balancer sees coming: a signal or a 'shutdown' message.
   const drainDelay = cause === 'signal' || cause === 'message' ? sup._options.drainDelay : 0;
-  const deadline = new Deadline(Math.min(parentDeadline, startedAt + drainDelay + sup._options.shutdownTimeout));
+  const { shutdownTimeout, disposeReserve } = sup._options;
+  const deadline = new Deadline(Math.min(parentDeadline, startedAt + drainDelay + shutdownTimeout));
+  // The tasks end a reserve before the deadline at the latest, so disposal always has time.
+  const reserve = Math.min(disposeReserve, shutdownTimeout / 5);
+  const tasksDeadline = deadline.at === Infinity || reserve === 0 ? deadline : new Deadline(deadline.at - reserve);
   const errors = sup._errors;
   const stragglers: Straggler[] = [];
 
@@ -201,21 +205,21 @@ export async function shutdownSequence(
   if (beforeCancel !== undefined) {
     try {
       const pending = beforeCancel();
-      if (isThenable(pending) && (await deadline.race(pending)) === timedOut) {
+      if (isThenable(pending) && (await tasksDeadline.race(pending)) === timedOut) {
         stragglers.push({ id: 0, name: 'onShutdown', ageMs: Math.round(performance.now() - startedAt) });
       }
     } catch (error) {
       errors.push(error);
     }
   }
-  if (drained !== undefined) await deadline.race(drained);
+  if (drained !== undefined) await tasksDeadline.race(drained);
   const tasksFrom = performance.now();
   publishPhase(sup, 'drain', startedAt, tasksFrom);
 
   // Phase 2: stop taking work, cancel every unshielded task at once, then wait for all of them.
   sup._acceptsWork = false;
   let cancelled = sup._cancelTasks(abortReason);
-  if (sup.size > 0 && (await deadline.race(sup._drained())) === timedOut) {
+  if (sup.size > 0 && (await tasksDeadline.race(sup._drained())) === timedOut) {
     const pendingTasks = sup._pendingTasks();
     append(stragglers, pendingTasks);
     sup._options.logger?.warn(stuckTaskReport(sup, pendingTasks));
@@ -272,6 +276,7 @@ export async function shutdownSequence(
   debug('%s: disposers done after %d ms', sup.name, Math.round(performance.now() - startedAt));
 
   // Phase 4: stopped.
+  tasksDeadline.clear();
   deadline.clear();
   sup._phaseDurations = {
     beforeCancelMs: tasksFrom - startedAt,

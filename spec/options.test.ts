@@ -23,7 +23,7 @@ describe('unknown option names are refused, naming the closest known one', () =>
   it('new Supervisor()', () => {
     refuses(() => new Supervisor({ ...quiet, shutdownTimout: 5_000 } as object), /options\.shutdownTimout must be one of the known options .*; did you mean shutdownTimeout\?/);
     refuses(() => new Supervisor({ ...quiet, nmae: 'api' } as object), /options\.nmae .*did you mean name\?/);
-    refuses(() => new Supervisor({ ...quiet, frobnicate: true } as object), /options\.frobnicate must be one of the known options \(name, shutdownTimeout, drainDelay, signals, secondSignal, onTaskError, logger, captureSpawnSites, dumpSignal\), got "frobnicate"$/);
+    refuses(() => new Supervisor({ ...quiet, frobnicate: true } as object), /options\.frobnicate must be one of the known options \(name, shutdownTimeout, disposeReserve, drainDelay, signals, secondSignal, onTaskError, logger, captureSpawnSites, dumpSignal\), got "frobnicate"$/);
   });
 
   it('sup.child()', () => {

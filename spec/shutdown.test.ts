@@ -365,3 +365,47 @@ describe('await using', guard, () => {
     });
   });
 });
+
+describe('time kept for disposal', () => {
+  it('one task that ignores its signal leaves the resources their reserve: the database still closes', async () => {
+    const order: string[] = [];
+    const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 400 }); // reserve: 80 ms
+    sup.defer(async () => {
+      await sleep(40); // closing a database takes a little while
+      order.push('database closed');
+    });
+    sup.spawn(() => new Promise<void>(() => {}), { name: 'ignores its signal' });
+    const report = await sup.shutdown();
+    assert.deepEqual(order, ['database closed']);
+    assert.deepEqual(report.stragglers.map((s) => s.name), ['ignores its signal']);
+    assert.equal(report.exitCode, 124);
+  });
+
+  it('a disposer that fails in its reserve is in the report, not logged after it', async () => {
+    const failure = new Error('flush failed');
+    const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 400 });
+    sup.defer(async () => {
+      await sleep(20);
+      throw failure;
+    });
+    sup.spawn(() => new Promise<void>(() => {}));
+    const report = await sup.shutdown();
+    assert.deepEqual(report.errors, [failure]);
+    assert.equal(report.exitCode, 1);
+  });
+
+  it('disposeReserve 0 gives the tasks the whole timeout; the option is checked', async () => {
+    assert.throws(() => new Supervisor({ signals: false, disposeReserve: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => new Supervisor({ signals: false, disposeReserve: Infinity }), { code: 'ERR_OUT_OF_RANGE' });
+    const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 150, disposeReserve: 0 });
+    let closed = false;
+    sup.defer(async () => {
+      await sleep(40);
+      closed = true;
+    });
+    sup.spawn(() => new Promise<void>(() => {}));
+    const report = await sup.shutdown();
+    assert.equal(closed, false, 'no time was left for it');
+    assert.equal(report.stragglers.length, 2);
+  });
+});

@@ -192,14 +192,7 @@ describe('closeServer, in this process', guard, () => {
     const client = http2.connect(`http://127.0.0.1:${wire.port}`);
     try {
       await new Promise((resolve) => client.once('connect', resolve));
-      const ask = (path: string) =>
-        new Promise<string>((resolve) => {
-          const stream = client.request({ ':path': path });
-          let body = '';
-          stream.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-          stream.on('error', () => {});
-          stream.on('close', () => resolve(body === 'ok' ? 'ok' : `closed with code ${stream.rstCode}`));
-        });
+      const ask = (path: string) => askStream(client, path).then(({ body, rstCode }) => (body === 'ok' ? 'ok' : `closed with code ${rstCode}`));
       const hold = ask('/hold');
       await sleep(50);
       wire.hold();
@@ -233,14 +226,7 @@ describe('closeServer, in this process', guard, () => {
     const client = http2.connect(`http://127.0.0.1:${port}`);
     try {
       await new Promise((resolve) => client.once('connect', resolve));
-      const ask = (path: string) =>
-        new Promise<string>((resolve) => {
-          const stream = client.request({ ':path': path });
-          let body = '';
-          stream.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-          stream.on('error', () => {});
-          stream.on('close', () => resolve(body));
-        });
+      const ask = (path: string) => askStream(client, path).then(({ body }) => body);
       const slow = ask('/slow');
       await sleep(50);
       const goaway = new Promise<void>((resolve) => client.once('goaway', () => resolve()));
@@ -616,4 +602,15 @@ async function heldWire(port: number): Promise<HeldWire> {
       proxy.close();
     },
   };
+}
+
+/** One HTTP/2 request: resolves, never rejects, with the body received and the stream's close code. */
+function askStream(client: http2.ClientHttp2Session, path: string): Promise<{ body: string; rstCode: number | undefined }> {
+  return new Promise((resolve) => {
+    const stream = client.request({ ':path': path });
+    let body = '';
+    stream.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    stream.on('error', () => {});
+    stream.on('close', () => resolve({ body, rstCode: stream.rstCode }));
+  });
 }

@@ -56,11 +56,7 @@ export function shutdownOnMessage(sup: Supervisor, source: MessageSource = proce
     throw invalidArgType('shutdownOnMessage(sup, source): source', 'process or a MessagePort', source);
   }
   const onMessage = (message: unknown) => {
-    if (message !== SHUTDOWN_MESSAGE) return;
-    if (sup.state === 'running') {
-      sup._options.logger?.warn(`supervise: received a '${SHUTDOWN_MESSAGE}' message, shutting down "${sup.name}"`);
-      sup._begin('message', undefined, undefined, Infinity);
-    }
+    if (message === SHUTDOWN_MESSAGE) beginOnMessage(sup);
   };
   let listening = true;
   const stop = () => {
@@ -71,6 +67,40 @@ export function shutdownOnMessage(sup: Supervisor, source: MessageSource = proce
   source.on('message', onMessage);
   void sup.done.then(stop);
   return stop;
+}
+
+function beginOnMessage(sup: Supervisor): void {
+  if (sup.state !== 'running') return;
+  sup._options.logger?.warn(`supervise: received a '${SHUTDOWN_MESSAGE}' message, shutting down "${sup.name}"`);
+  sup._begin('message', undefined, undefined, Infinity);
+}
+
+/**
+ * Root supervisors stopped by the IPC channel's message, with one process listener for all of
+ * them, as signals have: added with the first, removed with the last, so a process with many
+ * roots gets no MaxListeners warning. Removing it is all a stopping root does to the channel: Node
+ * unreferences the channel once nobody listens, so a forked process (PM2) can end by itself, and
+ * the channel stays open for the roots still running and for the parent's next message. A
+ * supervisor never disconnects it: in a cluster worker, a disconnect Node did not expect exits the
+ * process at once with code 0, whatever `process.exitCode` says.
+ */
+const messageSubscribers = new Set<Supervisor>();
+
+function onProcessMessage(message: unknown): void {
+  if (message !== SHUTDOWN_MESSAGE) return;
+  // A copy: a root that stops synchronously unsubscribes during the loop.
+  for (const sup of [...messageSubscribers]) beginOnMessage(sup);
+}
+
+/** @internal Delivers the process's `'shutdown'` message to `sup` until it has stopped. */
+export function subscribeMessages(sup: Supervisor): void {
+  if (messageSubscribers.size === 0) process.on('message', onProcessMessage);
+  messageSubscribers.add(sup);
+}
+
+/** @internal Stops delivering; the last one out removes the process listener. */
+export function unsubscribeMessages(sup: Supervisor): void {
+  if (messageSubscribers.delete(sup) && messageSubscribers.size === 0) process.off('message', onProcessMessage);
 }
 
 /**

@@ -36,7 +36,7 @@ import {
   resolveChildOptions,
   resolveRootOptions,
 } from './options.js';
-import { shutdownOnMessage, stoppedByMessage } from './messages.js';
+import { stoppedByMessage, subscribeMessages, unsubscribeMessages } from './messages.js';
 import { taskSettleChannel, taskSpawnChannel } from './diagnostics.js';
 import { type SupervisorTree, formatTree, taskTree } from './task-tree.js';
 import { asyncDisposeSymbol } from './ponyfill.js';
@@ -174,12 +174,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     if (this._options.dumpSignal !== undefined) subscribeDump(this, this._options.dumpSignal);
     if (this._keepsProcessAlive) {
       subscribe(this, this._options.signals);
-      if (stoppedByMessage()) {
-        shutdownOnMessage(this);
-        // A cluster worker's (or PM2 app's) IPC channel keeps the process alive: once this root has
-        // stopped, let go of it, so the process can end as it would without a channel.
-        void this.done.then(() => setImmediate(releaseChannel));
-      }
+      if (stoppedByMessage()) subscribeMessages(this);
     }
   }
 
@@ -506,7 +501,10 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
       this._holdingProcess = false;
       releaseProcess();
     }
-    if (this._options.signals.length > 0) unsubscribe(this, this._options.signals);
+    if (this._options.signals.length > 0) {
+      unsubscribe(this, this._options.signals);
+      unsubscribeMessages(this);
+    }
     if (this._options.dumpSignal !== undefined) unsubscribeDump(this, this._options.dumpSignal);
     // Stopped on its own: leave the parent's list so per-request children do not pile up.
     const parent = this._parent;
@@ -692,10 +690,6 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
 function publishSettle(supervisor: Supervisor, task: Task, error: unknown): void {
   const state = task.state as Exclude<TaskState, 'running'>;
   taskSettleChannel.publish({ supervisor, task, state, error, durationMs: task._age(performance.now()) });
-}
-
-function releaseChannel(): void {
-  if (process.connected) process.disconnect();
 }
 
 

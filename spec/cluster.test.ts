@@ -107,12 +107,35 @@ describe('stopCluster: a node:cluster primary running supervise, with supervise 
     for (const pid of [primary.pid, ...primary.workers]) assert.equal(exists(pid), false, `pid ${pid} is left`);
   });
 
-  it('a worker with a bare root Supervisor (no run()) ends by itself after its graceful shutdown', async () => {
-    const primary = await startPrimary({ BARE_INDEX: '1', SHUTDOWN_TIMEOUT: '20000' });
+  for (const fail of [false, true]) {
+    it(`a worker with a bare root Supervisor (no run()): its shutdown does not end it; the work after it runs and its exit code (${fail ? 1 : 0}) is kept`, async () => {
+      const primary = await startPrimary({ BARE_INDEX: '1', SHUTDOWN_TIMEOUT: '20000', ...(fail ? { BARE_FAIL: '1' } : {}) });
+      process.kill(primary.pid, 'SIGTERM');
+      const { code, stdout, stderr } = await primary.exited();
+      assert.equal(code, 0, stderr);
+      assert.deepEqual(lines(stdout, 'worker 1 '), [
+        'worker 1 task stopped',
+        `worker 1 report: {"cause":"message","signal":null,"exitCode":${fail ? 1 : 0}}`,
+        'worker 1 after shutdown',
+      ]);
+      assert.deepEqual(lines(stdout, 'primary: ').sort(), ['primary: worker 0 exited code=0 signal=null', `primary: worker 1 exited code=${fail ? 1 : 0} signal=null`]);
+      assert.deepEqual(report(stdout, 'primary'), { cause: 'signal', signal: 'SIGTERM', exitCode: 0, stragglers: [], errors: [] });
+    });
+  }
+
+  it("a second root that stops in a worker under run() does not end the worker: main runs on, and cleans up on 'shutdown'", async () => {
+    const primary = await startPrimary({ TWO_ROOTS_INDEX: '1' });
+    assert.deepEqual(lines(primary.stdout(), 'worker 1 '), ['worker 1 short root stopped']);
+    assert.deepEqual(lines(primary.stdout(), 'primary: '), [], 'no worker exited while running');
     process.kill(primary.pid, 'SIGTERM');
     const { code, stdout, stderr } = await primary.exited();
     assert.equal(code, 0, stderr);
-    assert.deepEqual(lines(stdout, 'worker 1 '), ['worker 1 task stopped', 'worker 1 report: {"cause":"message","signal":null,"exitCode":0}']);
+    assert.deepEqual(lines(stdout, 'worker 1 '), [
+      'worker 1 short root stopped',
+      'worker 1 task stopped',
+      'worker 1 main cleanup',
+      'worker 1 report: {"cause":"message","signal":null,"exitCode":0}',
+    ]);
     assert.deepEqual(lines(stdout, 'primary: ').sort(), ['primary: worker 0 exited code=0 signal=null', 'primary: worker 1 exited code=0 signal=null']);
     assert.deepEqual(report(stdout, 'primary'), { cause: 'signal', signal: 'SIGTERM', exitCode: 0, stragglers: [], errors: [] });
   });

@@ -94,6 +94,24 @@ describe("PM2's 'shutdown' message, in a forked process", { timeout: 120_000, co
     });
   }
 
+  it("with pm_id set, a dozen roots share one message listener, and roots that stop leave the channel to the rest", async () => {
+    const app = await forkApp({ pm_id: '0', FORM: 'roots', ROOTS: '12' });
+    const stopped = Array.from({ length: 11 }, (_, i) => `root ${i} stopped`);
+    assert.deepEqual(lines(app.stdout()), [...stopped, 'ready listeners=1']);
+    app.child.send(SHUTDOWN_MESSAGE);
+    const { code, signal, stdout, stderr } = await app.exited();
+    assert.equal(signal, null);
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(lines(stdout), [
+      ...stopped,
+      'ready listeners=1',
+      `task: stopped (Supervisor "ipc-app" is shutting down: received a 'shutdown' message)`,
+      'last root: message',
+      `report: ${JSON.stringify({ cause: 'message', signal: null, exitCode: 0, listeners: 0 })}`,
+    ]);
+    assert.doesNotMatch(stderr, /MaxListeners|ERR_IPC/);
+  });
+
   it('with pm_id set, SIGINT still works as usual', async () => {
     const app = await forkApp({ pm_id: '3' });
     app.child.kill('SIGINT');

@@ -1,22 +1,37 @@
 /**
  * When was task N spawned? Answered without a timestamp on every task: a stuck-task report is
- * rare, spawning is hot, and four bytes a task are a tenth of a Task handle.
+ * rare, spawning is hot, and eight bytes a task would be a sixth of a Task handle.
  *
- * Task ids increase in spawn order, so one checkpoint (first id, time) per turn of the event
- * loop dates every task: the clock is read by the first spawn after a turn began, and only a
- * checkpoint at least a millisecond newer than the last one is kept. A task's spawn time is
- * that of the checkpoint at or before its id, at most one synchronous burst of spawning early.
- * The list stays short however long the process runs: once it is full, the older half is thinned
- * to every other checkpoint, so old tasks are dated more coarsely, new ones exactly.
+ * Task ids increase in spawn order, so a list of checkpoints dates every task: a checkpoint is
+ * the first task id of a span of time, with the span's first and last clock readings. The clock
+ * is read once per turn of the event loop, by the first spawn of the turn: a reading within a
+ * millisecond of the last checkpoint's first one only extends that checkpoint, any other starts
+ * a new one. A task is dated to the middle of its checkpoint's span, so its age is right within
+ * half the span, plus how far into its turn it was spawned.
+ *
+ * The list stays short however long the process runs and however fast it spawns: when it is
+ * full, neighbouring checkpoints are merged wherever the merged span stays within 2 % of the
+ * age of its newest reading, or within 2 ms. Ages only grow, so a merge that is accurate enough
+ * now stays so. Every two checkpoints left then cover at least 2 % more of the past, so a day of
+ * continuous spawning needs about 1 400 of them and a year about 2 000: ages are right within
+ * max(1 % + one turn, 1 ms + one turn), and so within the stuck-task report's promise of
+ * max(3 %, one turn + 2 ms) for any turn shorter than 2 % of the age. Past the capacity, the
+ * tolerance doubles for that merge, so the bound on memory always holds.
  *
  * @module
  */
 
-const capacity = 1024;
+const capacity = 2048;
+/** Relative tolerance: a merged span may be this fraction of the age of its newest reading. */
+const relativeSpan = 0.02;
+/** Absolute tolerance, for young checkpoints: a merged span of this many milliseconds is fine. */
+const absoluteSpanMs = 2;
 /** First task id of each checkpoint, increasing. */
 const ids: number[] = [];
-/** `performance.now()` at each checkpoint. */
-const times: number[] = [];
+/** `performance.now()` at each checkpoint's first reading. */
+const firsts: number[] = [];
+/** `performance.now()` at each checkpoint's last reading. */
+const lasts: number[] = [];
 let readThisTurn = false;
 
 function nextTurn(): void {
@@ -29,11 +44,15 @@ export function noteSpawn(id: number): void {
   readThisTurn = true;
   queueMicrotask(nextTurn);
   const now = performance.now();
-  const last = times.length - 1;
-  if (last >= 0 && now - (times[last] as number) < 1) return;
-  if (ids.length === capacity) thinOlderHalf();
+  const last = ids.length - 1;
+  if (last >= 0 && now - (firsts[last] as number) < 1) {
+    lasts[last] = now;
+    return;
+  }
+  if (ids.length === capacity) merge(now);
   ids.push(id);
-  times.push(now);
+  firsts.push(now);
+  lasts.push(now);
 }
 
 /** @internal Milliseconds since task `id` was spawned, as of `now`. */
@@ -46,21 +65,33 @@ export function ageOf(id: number, now: number): number {
     if ((ids[middle] as number) <= id) low = middle;
     else high = middle - 1;
   }
-  const spawnedAt = times[low];
-  return spawnedAt === undefined ? 0 : Math.max(0, Math.round(now - spawnedAt));
+  if (ids.length === 0) return 0;
+  const spawnedAt = ((firsts[low] as number) + (lasts[low] as number)) / 2;
+  return Math.max(0, Math.round(now - spawnedAt));
 }
 
-function thinOlderHalf(): void {
-  const half = capacity >> 1;
-  let kept = 0;
-  for (let i = 0; i < capacity; i++) {
-    if (i < half && i % 2 === 1) continue;
-    ids[kept] = ids[i] as number;
-    times[kept] = times[i] as number;
-    kept++;
+/**
+ * Merges neighbours, oldest first, wherever the merged span is within tolerance; doubles the
+ * tolerance until a quarter of the list is free, so the list never grows past its capacity and
+ * merging runs once per quarter-capacity new checkpoints at most (once per half a second or so
+ * at the densest, since checkpoints are at least a millisecond apart).
+ */
+function merge(now: number): void {
+  for (let factor = 1; ids.length > capacity - (capacity >> 2); factor *= 2) {
+    let kept = 0;
+    for (let i = 1; i < ids.length; i++) {
+      const span = (lasts[i] as number) - (firsts[kept] as number);
+      if (span <= factor * Math.max(absoluteSpanMs, relativeSpan * (now - (lasts[i] as number)))) {
+        lasts[kept] = lasts[i] as number;
+      } else {
+        kept++;
+        ids[kept] = ids[i] as number;
+        firsts[kept] = firsts[i] as number;
+        lasts[kept] = lasts[i] as number;
+      }
+    }
+    ids.length = firsts.length = lasts.length = kept + 1;
   }
-  ids.length = kept;
-  times.length = kept;
 }
 
 /** @internal How many checkpoints are kept, for tests of the bound. */

@@ -219,6 +219,29 @@ export function checkTimeout<F extends number | undefined>(value: unknown, fallb
   return value;
 }
 
+/** @internal The options `spawn` knows. */
+export const spawnOptionNames = ['name', 'shield', 'restart', 'maxRestarts', 'within', 'backoff'] as const;
+
+/**
+ * @internal `checkKnownKeys` for `spawn`'s options, cheap enough for the hot path: a `for...in`
+ * over a small literal allocates nothing (V8 serves it from the object's shape), where
+ * `Object.keys` makes an array on every spawn. Inherited keys are skipped, as `Object.keys` would.
+ */
+export function checkSpawnOptionKeys(options: object): void {
+  for (const key in options) {
+    switch (key) {
+      case 'name':
+      case 'shield':
+      case 'restart':
+      case 'maxRestarts':
+      case 'within':
+      case 'backoff':
+        continue;
+    }
+    if (Object.hasOwn(options, key)) checkKnownKeys(options, spawnOptionNames, 'spawn options');
+  }
+}
+
 /**
  * @internal Refuses keys an options object does not know, naming the closest known one: a typo
  * such as `idleGrase` would otherwise be ignored without a word (TypeScript only catches it in

@@ -33,6 +33,7 @@ import {
   type ChildOptions,
   type ResolvedOptions,
   type SupervisorOptions,
+  checkSpawnOptionKeys,
   resolveChildOptions,
   resolveRootOptions,
 } from './options.js';
@@ -261,6 +262,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     let restart: RestartPolicy | undefined;
     if (options !== undefined) {
       if (typeof options !== 'object' || options === null) throw invalidArgType('spawn(fn, options): options', 'an object', options);
+      checkSpawnOptionKeys(options);
       if (options.name !== undefined) {
         if (typeof options.name !== 'string') throw invalidArgType('spawn options.name', 'a string', options.name);
         name = options.name;

@@ -43,6 +43,25 @@ describe('unknown option names are refused, naming the closest known one', () =>
     assert.equal(sup.size, 0, 'nothing was registered');
   });
 
+  it("spawn's own options, before anything is registered or run", () => {
+    const sup = new Supervisor(quiet);
+    let ran = 0;
+    refuses(() => sup.spawn(() => void ran++, { nmae: 'job' } as object), /spawn options\.nmae must be one of the known options \(name, shield, restart, maxRestarts, within, backoff\); did you mean name\?, got "nmae"$/);
+    refuses(() => sup.spawn(() => void ran++, { name: 'job', restrat: 'always' } as object), /spawn options\.restrat .*did you mean restart\?/);
+    refuses(() => sup.spawn(() => void ran++, { maxRestart: 3 } as object), /spawn options\.maxRestart .*did you mean maxRestarts\?/);
+    refuses(() => sup.spawn(() => void ran++, { [Symbol('x')]: 1, sheild: true } as object), /spawn options\.sheild .*did you mean shield\?/);
+    assert.equal(ran, 0);
+    assert.equal(sup.size, 0, 'nothing was registered');
+    // Inherited keys are not the caller's typo (Object.keys skips them too); known ones are read.
+    const inherited = Object.assign(Object.create({ stray: true, name: 'from-prototype' }) as object, { shield: false });
+    assert.equal(sup.spawn(() => 1, inherited as { name?: string }).name, 'from-prototype');
+    // Every known option, all at once, is accepted.
+    const task = sup.spawn(() => 1, { name: 'all', shield: true, restart: 'never' });
+    assert.equal(task.name, 'all');
+    const restarting = sup.spawn(() => 1, { restart: 'on-failure', maxRestarts: 1, within: 1_000, backoff: { initialMs: 1, maxMs: 2, factor: 2 } });
+    assert.equal(restarting.name, `task-${restarting.id}`);
+  });
+
   it('the adapters', async () => {
     const child = spawn(process.execPath, ['-e', '']);
     await new Promise((resolve) => child.once('exit', resolve));

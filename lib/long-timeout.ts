@@ -10,7 +10,10 @@
 /** The longest delay `setTimeout` honours. */
 export const maxTimeoutMs = 0x7fffffff;
 
-/** @internal Calls `callback` once `performance.now()` reaches `at`, however far away; `clear()` cancels it. */
+/**
+ * @internal Calls `callback` once `performance.now()` reaches `at`, however far away, and never
+ * sooner; `clear()` cancels it.
+ */
 export class LongTimeout {
   #timer: NodeJS.Timeout | undefined;
 
@@ -27,7 +30,17 @@ export class LongTimeout {
   }
 
   #arm(): void {
-    const delay = Math.max(0, this.at - performance.now());
-    this.#timer = delay > maxTimeoutMs ? setTimeout(() => this.#arm(), maxTimeoutMs) : setTimeout(this.callback, delay);
+    const delay = Math.min(Math.max(1, Math.ceil(this.at - performance.now())), maxTimeoutMs);
+    this.#timer = setTimeout(() => this.#fire(), delay);
+  }
+
+  #fire(): void {
+    // Node counts a timer from the event loop's time, in whole milliseconds, so it can fire up to
+    // a millisecond before `at` as performance.now() sees it: a deadline must not come early.
+    if (performance.now() < this.at) this.#arm();
+    else {
+      this.#timer = undefined;
+      this.callback();
+    }
   }
 }

@@ -71,7 +71,7 @@ export function shutdownOnMessage(sup: Supervisor, source: MessageSource = proce
 
 function beginOnMessage(sup: Supervisor): void {
   if (sup.state !== 'running') return;
-  sup._options.logger?.warn(`supervise: received a '${SHUTDOWN_MESSAGE}' message, shutting down "${sup.name}"`);
+  sup._log('warn', `supervise: received a '${SHUTDOWN_MESSAGE}' message, shutting down "${sup.name}"`);
   sup._begin('message', undefined, undefined, Infinity);
 }
 

@@ -286,15 +286,19 @@ function checkDumpSignal(value: unknown, signals: readonly NodeJS.Signals[]): No
 }
 
 function checkReserve(value: unknown, fallback: number): number {
-  const reserve = checkTimeout(value, fallback, 'options.disposeReserve');
-  if (reserve === Infinity) throw outOfRange('options.disposeReserve', `>= 0 and <= ${maxTimeoutMs}`, value);
-  return reserve;
+  return checkFiniteMs(value, fallback, 'options.disposeReserve');
 }
 
 function checkDelay(value: unknown): number {
-  const delay = checkTimeout(value, 0, 'options.drainDelay');
-  if (delay === Infinity) throw outOfRange('options.drainDelay', `>= 0 and <= ${maxTimeoutMs}`, value);
-  return delay;
+  return checkFiniteMs(value, 0, 'options.drainDelay');
+}
+
+/** `checkTimeout` for a wait that must end: Infinity is refused, and the message does not offer it. */
+function checkFiniteMs(value: unknown, fallback: number, what: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidArgType(what, 'a number of milliseconds', value);
+  if (!(value >= 0 && value <= maxTimeoutMs)) throw outOfRange(what, `>= 0 and <= ${maxTimeoutMs}`, value);
+  return value;
 }
 
 function checkBoolean(value: unknown, fallback: boolean, what: string): boolean {

@@ -142,7 +142,8 @@ export async function runWithRestarts<T>(task: RestartingTask<T>, fn: TaskFuncti
     const rank = rankInWindow(task);
     const { maxRestarts, within } = task._policy;
     if (rank > maxRestarts) {
-      owner._options.logger?.warn(
+      owner._log(
+        'warn',
         `supervise: task "${task.name}" of "${owner.name}" ${failed ? 'failed' : 'returned'} again after ${maxRestarts} restart(s) within ${within} ms; giving up`,
       );
       if (failed) throw outcome;
@@ -153,11 +154,12 @@ export async function runWithRestarts<T>(task: RestartingTask<T>, fn: TaskFuncti
       delayMs = task._policy.delay(rank);
     } catch (backoffError) {
       // The backoff function's error ends the task; the failure it was to restart is logged, not lost.
-      if (failed) owner._options.logger?.error(`supervise: task "${task.name}" of "${owner.name}" failed, and its backoff threw:`, loggable(outcome));
+      if (failed) owner._log('error', `supervise: task "${task.name}" of "${owner.name}" failed, and its backoff threw:`, loggable(outcome));
       throw backoffError;
     }
     const restart = task._restarts + 1;
-    owner._options.logger?.warn(
+    owner._log(
+      'warn',
       `supervise: task "${task.name}" of "${owner.name}" ${failed ? `failed (${summarize(outcome)})` : 'returned'}; restart ${restart} in ${Math.round(delayMs)} ms`,
     );
     if (taskRestartChannel.hasSubscribers) {

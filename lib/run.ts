@@ -14,10 +14,11 @@
  *
  * @module
  */
-import { invalidArgType, loggable } from './errors.js';
+import { invalidArgType, loggable, summarize } from './errors.js';
+import { LongTimeout } from './long-timeout.js';
 import { type SupervisorOptions, checkKnownKeys, supervisorOptionNames } from './options.js';
-import type { ShutdownReport } from './shutdown.js';
-import { holdProcess, releaseProcess } from './signals.js';
+import { EXIT_DEADLINE, type ShutdownReport } from './shutdown.js';
+import { holdProcess, releaseProcess, signalNumber } from './signals.js';
 import { Supervisor } from './supervisor.js';
 
 /**
@@ -91,7 +92,6 @@ export function startRun(main: ((sup: Supervisor) => unknown) | undefined, optio
   const supervisorOptions: Record<string, unknown> = { ...options };
   for (const name of runOptionNames) delete supervisorOptions[name];
   const sup = new Supervisor(supervisorOptions as SupervisorOptions);
-  const logger = sup._options.logger;
   if (typeof exit === 'function') sup._exit = exit;
 
   if (onShutdown !== undefined) {
@@ -101,58 +101,212 @@ export function startRun(main: ((sup: Supervisor) => unknown) | undefined, optio
       } catch (error) {
         // An error already pending from main or a task is the cause; this one must not hide it.
         if (sup._errors.length === 0) throw error;
-        logger?.error('supervise: onShutdown failed as well:', loggable(error));
+        sup._log('error', 'supervise: onShutdown failed as well:', loggable(error));
       }
     };
   }
 
-  // Errors already printed with their stack, so the closing lines do not print them again.
-  const printed = new Set<unknown>();
-  const onUncaught = (error: unknown, origin?: string) => {
-    const what = origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception';
-    if (!stopOnUnhandledErrors) {
-      logger?.error(`supervise: ${what} (stopOnUnhandledErrors is false, so the program keeps running):`, loggable(error));
-      return;
-    }
-    logger?.error(`supervise: ${what}:`, loggable(error));
-    printed.add(error);
-    if (sup.state !== 'stopped') sup._recordFailure(error, what); // after the report, logging is all that is left
-  };
-  const onRejection = (reason: unknown) => onUncaught(reason, 'unhandledRejection');
-  process.on('uncaughtException', onUncaught);
-  process.on('unhandledRejection', onRejection);
+  const edge = new ProcessEdge(sup, stopOnUnhandledErrors);
+  edge.attach();
   holdProcess();
 
   if (exitWhenDone) sup._onIdle = () => void sup.shutdown();
   if (main !== undefined) sup.spawn(() => main(sup), { name: 'main' });
   else if (exitWhenDone) void sup.shutdown();
 
-  const report = sup.done.then(async (report) => {
-    process.off('uncaughtException', onUncaught);
-    process.off('unhandledRejection', onRejection);
+  const report = sup.done.then(async (rootReport) => {
     releaseProcess();
-    logReport(sup, report, printed);
-    if (exit !== false) {
-      await flushOutput();
-      sup.exitNow(report.exitCode);
+    // Until the process exits, a late signal neither kills it nor is lost (secondSignal decides).
+    edge.guardSignals();
+    const deadlineAt = performance.now() - rootReport.durationMs + sup._options.drainDelay + sup._options.shutdownTimeout;
+    // Errors raised as the shutdown ended (a rejection nobody awaited, a diagnostics subscriber
+    // that threw) surface within a turn or two of the event loop: they count.
+    await nextTurn();
+    await nextTurn();
+    let final = await joinRootsStoppedAlongside(sup, rootReport, deadlineAt);
+    final = edge.withLateErrors(final);
+    edge.logReport(final);
+    final = edge.withLateErrors(final); // the logger itself may have failed
+    if (exit === false) {
+      edge.detach();
+      return final;
     }
-    return report;
+    await flushOutput();
+    await nextTurn(); // what the closing lines set off (a callback, a rejection) surfaces too
+    final = edge.afterSummary(final);
+    edge.detach();
+    sup.exitNow(final.exitCode);
+    return final;
   });
   return { supervisor: sup, report };
 }
 
-/** The closing lines: every error with its stack, then one summary line with phase durations. */
-function logReport(sup: Supervisor, report: ShutdownReport, printed: ReadonlySet<unknown>): void {
-  const logger = sup._options.logger;
-  if (logger === undefined) return;
-  for (const error of report.errors) if (!printed.has(error)) logger.error('supervise: error:', loggable(error));
-  const phases = sup._phaseDurations;
-  const drains = sup._options.drainDelay > 0 || sup._beforeCancel !== undefined;
-  const timing = phases === undefined ? '' : ` (${drains ? `drain ${ms(phases.beforeCancelMs)}, ` : ''}tasks ${ms(phases.tasksMs)}, disposal ${ms(phases.disposeMs)})`;
-  logger.warn(
-    `supervise: "${sup.name}" stopped in ${ms(report.durationMs)}${timing}: ${report.cancelled} cancelled, ` +
-      `${report.stragglers.length} stragglers, ${report.errors.length} errors; exit code ${report.exitCode}`,
-  );
+/**
+ * Where `run()` meets the process: uncaught errors, stdout and stderr, and signals after the
+ * report. Every error it sees counts in the exit code; none is logged to a stream that failed.
+ */
+class ProcessEdge {
+  /** Errors seen after the root's report was made, not yet in a report. */
+  readonly #late: unknown[] = [];
+  /** Errors already printed with their stack, so the closing lines do not print them again. */
+  readonly #printed = new Set<unknown>();
+  readonly #streamFailed = new Set<NodeJS.WriteStream>();
+  #summaryCode: number | undefined;
+  readonly #onUncaught = (error: unknown) => this.#uncaught(error, 'uncaught exception');
+  readonly #onRejection = (reason: unknown) => this.#uncaught(reason, 'unhandled rejection');
+  readonly #onStdoutError = (error: unknown) => this.#streamError(process.stdout, 'stdout', error);
+  readonly #onStderrError = (error: unknown) => this.#streamError(process.stderr, 'stderr', error);
+  readonly #onLateSignal = (signal: NodeJS.Signals) => {
+    if (this.sup._options.forceOnSecondSignal) this.sup.exitNow(128 + signalNumber(signal));
+  };
+  #guardedSignals: readonly NodeJS.Signals[] = [];
+
+  constructor(
+    readonly sup: Supervisor,
+    readonly stopOnUnhandledErrors: boolean,
+  ) {}
+
+  attach(): void {
+    process.on('uncaughtException', this.#onUncaught);
+    process.on('unhandledRejection', this.#onRejection);
+    // A write to a closed pipe (`app | head -1`, a dead log shipper) is an 'error' event on the
+    // stream: unheard, it is an uncaught exception, whose log line fails the same way, forever.
+    process.stdout.on('error', this.#onStdoutError);
+    process.stderr.on('error', this.#onStderrError);
+  }
+
+  guardSignals(): void {
+    this.#guardedSignals = this.sup._options.signals;
+    for (const signal of this.#guardedSignals) process.on(signal, this.#onLateSignal);
+  }
+
+  detach(): void {
+    process.off('uncaughtException', this.#onUncaught);
+    process.off('unhandledRejection', this.#onRejection);
+    process.stdout.off('error', this.#onStdoutError);
+    process.stderr.off('error', this.#onStderrError);
+    for (const signal of this.#guardedSignals) process.off(signal, this.#onLateSignal);
+    this.#guardedSignals = [];
+  }
+
+  #uncaught(error: unknown, what: string): void {
+    const sup = this.sup;
+    if (!this.stopOnUnhandledErrors) {
+      this.#log('error', `supervise: ${what} (stopOnUnhandledErrors is false, so the program keeps running):`, loggable(error));
+      return;
+    }
+    this.#log('error', `supervise: ${what}:`, loggable(error));
+    this.#printed.add(error);
+    if (sup.state === 'stopped') this.#late.push(error);
+    else sup._recordFailure(error, what);
+  }
+
+  #streamError(stream: NodeJS.WriteStream, name: string, error: unknown): void {
+    // Only the first: every later write to the dead stream fails the same way.
+    if (this.#streamFailed.has(stream)) return;
+    this.#streamFailed.add(stream);
+    const failure = Object.assign(new Error(`supervise: writing to ${name} failed: the process lost its ${name === 'stderr' ? 'log' : 'output'}`), { cause: error });
+    // Said on the other stream, if it still works: never on the one that failed.
+    const other = stream === process.stderr ? process.stdout : process.stderr;
+    if (!this.#streamFailed.has(other) && !other.destroyed) {
+      try {
+        other.write(`${failure.message} (${summarize(error)})\n`);
+      } catch {
+        // nowhere left to say it
+      }
+    }
+    this.#printed.add(failure);
+    if (this.sup.state === 'stopped') this.#late.push(failure);
+    else this.sup._recordFailure(failure, `writing to ${name} failed`);
+  }
+
+  /** Logs through the root's logger; a logger that throws adds its error to what the exit code counts. */
+  #log(level: 'warn' | 'error', ...data: unknown[]): void {
+    const logger = this.sup._options.logger;
+    if (logger === undefined) return;
+    try {
+      logger[level](...data);
+    } catch (error) {
+      this.#late.push(error);
+    }
+  }
+
+  /** `report`, with the errors seen since it was made: a new, frozen report. */
+  withLateErrors(report: ShutdownReport): ShutdownReport {
+    if (this.#late.length === 0) return report;
+    const errors = [...report.errors, ...this.#late.splice(0)];
+    return Object.freeze({ ...report, errors: Object.freeze(errors), exitCode: 1 });
+  }
+
+  /** The closing lines: every error with its stack, then one summary line with phase durations. */
+  logReport(report: ShutdownReport): void {
+    const sup = this.sup;
+    if (sup._options.logger === undefined) return;
+    for (const error of report.errors) if (!this.#printed.has(error)) this.#log('error', 'supervise: error:', loggable(error));
+    const phases = sup._phaseDurations;
+    const drains = sup._options.drainDelay > 0 || sup._beforeCancel !== undefined;
+    const timing = phases === undefined ? '' : ` (${drains ? `drain ${ms(phases.beforeCancelMs)}, ` : ''}tasks ${ms(phases.tasksMs)}, disposal ${ms(phases.disposeMs)})`;
+    this.#summaryCode = report.exitCode;
+    this.#log(
+      'warn',
+      `supervise: "${sup.name}" stopped in ${ms(report.durationMs)}${timing}: ${report.cancelled} cancelled, ` +
+        `${report.stragglers.length} stragglers, ${report.errors.length} errors; exit code ${report.exitCode}`,
+    );
+  }
+
+  /**
+   * Errors that came while the output was flushed, after the summary line: logged, and the exit
+   * code corrected in a last line, so that what was printed last is what the process exits with.
+   */
+  afterSummary(report: ShutdownReport): ShutdownReport {
+    if (this.#late.length === 0) return report;
+    const late = this.#late.slice();
+    const final = this.withLateErrors(report);
+    for (const error of late) if (!this.#printed.has(error)) this.#log('error', 'supervise: error after the report:', loggable(error));
+    if (this.#summaryCode !== undefined && this.#summaryCode !== final.exitCode) {
+      this.#log('warn', `supervise: "${this.sup.name}": ${late.length} error(s) after the report; exit code ${final.exitCode}`);
+    }
+    this.#late.length = 0; // what the logger may have thrown here changes nothing more: the code is 1 already
+    return final;
+  }
+}
+
+/**
+ * The other roots the same signal stopped (a library's own root, say): waited for until this
+ * root's deadline, their errors and stragglers counted. One still stopping at the deadline is a
+ * straggler.
+ */
+async function joinRootsStoppedAlongside(sup: Supervisor, report: ShutdownReport, deadlineAt: number): Promise<ShutdownReport> {
+  const others = (sup._stoppedWith ?? []).filter((other): other is Supervisor => other !== sup && other instanceof Supervisor);
+  if (others.length === 0) return report;
+  const errors = [...report.errors];
+  const stragglers = [...report.stragglers];
+  let timer: LongTimeout | undefined;
+  const expired = new Promise<undefined>((resolve) => (timer = new LongTimeout(deadlineAt, () => resolve(undefined))));
+  const startedAt = performance.now();
+  const reports = await Promise.all(others.map((other) => Promise.race([other.done, expired])));
+  timer?.clear();
+  let cancelled = report.cancelled;
+  reports.forEach((other, index) => {
+    if (other === undefined) {
+      stragglers.push({ id: 0, name: `root "${others[index]!.name}" (still shutting down)`, ageMs: Math.round(performance.now() - startedAt + report.durationMs) });
+      return;
+    }
+    cancelled += other.cancelled;
+    for (const error of other.errors) errors.push(error);
+    for (const straggler of other.stragglers) stragglers.push(straggler);
+  });
+  return Object.freeze({
+    ...report,
+    cancelled,
+    errors: Object.freeze(errors),
+    stragglers: Object.freeze(stragglers),
+    exitCode: errors.length > 0 ? 1 : stragglers.length > 0 ? EXIT_DEADLINE : 0,
+  });
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function ms(value: number): string {

@@ -130,7 +130,7 @@ export function currentDisposal(): DisposalContext | undefined {
     forced(what) {
       if (Object.isFrozen(active.stragglers)) {
         // The report was delivered before this adapter finished forcing: it stays as delivered.
-        active.sup._options.logger?.warn(`supervise: "${active.sup.name}" disposer "${active.disposer.name}" ${what}, after the report`);
+        active.sup._log('warn', `supervise: "${active.sup.name}" disposer "${active.disposer.name}" ${what}, after the report`);
         return;
       }
       active.stragglers.push({
@@ -207,6 +207,7 @@ export async function shutdownSequence(
       const pending = beforeCancel();
       if (isThenable(pending) && (await tasksDeadline.race(pending)) === timedOut) {
         stragglers.push({ id: 0, name: 'onShutdown', ageMs: Math.round(performance.now() - startedAt) });
+        sup._log('warn', `supervise: "${sup.name}" onShutdown still pending at the deadline; cancelling tasks`);
       }
     } catch (error) {
       errors.push(error);
@@ -220,9 +221,13 @@ export async function shutdownSequence(
   sup._acceptsWork = false;
   let cancelled = sup._cancelTasks(abortReason);
   if (sup.size > 0 && (await tasksDeadline.race(sup._drained())) === timedOut) {
+    // Past a deadline already passed (onShutdown used it up), tasks that settled as they were
+    // cancelled are gone by now: only those still pending are stuck.
     const pendingTasks = sup._pendingTasks();
-    append(stragglers, pendingTasks);
-    sup._options.logger?.warn(stuckTaskReport(sup, pendingTasks));
+    if (pendingTasks.length > 0) {
+      append(stragglers, pendingTasks);
+      sup._log('warn', stuckTaskReport(sup, pendingTasks));
+    }
   }
   const disposeFrom = performance.now();
   publishPhase(sup, 'tasks', tasksFrom, disposeFrom);
@@ -260,7 +265,7 @@ export async function shutdownSequence(
         if (isThenable(pending) && (await deadline.race(pending)) === timedOut) {
           outcome = 'timed-out';
           stragglers.push(straggler(disposer, calledAt));
-          sup._options.logger?.warn(`supervise: "${sup.name}" disposer "${disposer.name}" still pending at the deadline`);
+          sup._log('warn', `supervise: "${sup.name}" disposer "${disposer.name}" still pending at the deadline`);
           reportLateRejection(sup, disposer, pending);
         }
       }
@@ -363,6 +368,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 /** A disposer that rejects after the report was made is logged, not lost. */
 function reportLateRejection(sup: Supervisor, disposer: Disposer, pending: PromiseLike<unknown>): void {
   Promise.resolve(pending).then(undefined, (error: unknown) => {
-    sup._options.logger?.error(`supervise: "${sup.name}" disposer "${disposer.name}" failed after the deadline:`, loggable(error));
+    sup._log('error', `supervise: "${sup.name}" disposer "${disposer.name}" failed after the deadline:`, loggable(error));
   });
 }

@@ -18,8 +18,12 @@ import { maxTimeoutMs } from './long-timeout.js';
 
 /** @internal What the shared listener needs from a supervisor. */
 export interface SignalSubscriber {
-  /** Called for each signal received; returns true when the process must be forced to exit. */
-  receiveSignal(signal: NodeJS.Signals): boolean;
+  /**
+   * Called for each signal received; returns true when the process must be forced to exit. A
+   * subscriber that starts its shutdown because of it adds itself to `stopped`, an array shared
+   * by every subscriber the same signal reached: `run()` waits for the others too.
+   */
+  receiveSignal(signal: NodeJS.Signals, stopped: SignalSubscriber[]): boolean;
   /** Exits the process at once, for a forced second signal: `process.exit`, unless `run()` was given an exit function. */
   exitNow(code: number): void;
   /** Called for its `dumpSignal`: print what runs, stop nothing. */
@@ -94,8 +98,9 @@ class SignalListeners {
 
 const shutdownListeners = new SignalListeners((signal) => {
   let forced: SignalSubscriber | undefined;
+  const stopped: SignalSubscriber[] = [];
   for (const subscriber of shutdownListeners.of(signal)) {
-    if (subscriber.receiveSignal(signal)) forced ??= subscriber;
+    if (subscriber.receiveSignal(signal, stopped)) forced ??= subscriber;
   }
   forced?.exitNow(128 + signalNumber(signal));
 });

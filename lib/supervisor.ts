@@ -138,6 +138,8 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
   /** Whether this supervisor counts as busy with its root: between `#becameBusy` and `#becameIdle`. */
   #busy = false;
   /** @internal */ _signalsReceived = 0;
+  /** @internal The roots the signal that stopped this one stopped too (this one included): `run()` waits for them. */
+  _stoppedWith: readonly SignalSubscriber[] | undefined = undefined;
   /** @internal On a root: how many supervisors of its tree have pending tasks. */
   _busy = 0;
   /** @internal On a root: called when no supervisor of its tree has a pending task (`run`'s `exitWhenDone`). */
@@ -151,6 +153,8 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
   /** @internal How long each phase of the last shutdown took, for `run()`'s summary line. */
   _phaseDurations: { beforeCancelMs: number; tasksMs: number; disposeMs: number } | undefined = undefined;
   /** @internal */ _children = 0;
+  /** @internal Whether the logger has thrown already: see `_log`. */
+  _loggerFailed = false;
   #resolveDone!: (report: ShutdownReport) => void;
 
   /**
@@ -598,26 +602,44 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     if (--root._busy === 0) root._onIdle?.();
   }
 
+  /**
+   * @internal Every log line goes through here: a logger is user code, and a logger that throws
+   * must not change what a shutdown does. Its first failure is kept for the report (exit code 1:
+   * the process lost its log); later ones, most likely the same fault, are dropped.
+   */
+  _log(level: 'warn' | 'error', ...data: unknown[]): void {
+    const logger = this._options.logger;
+    if (logger === undefined) return;
+    try {
+      logger[level](...data);
+    } catch (error) {
+      if (this._loggerFailed) return;
+      this._loggerFailed = true;
+      this._errors.push(error);
+    }
+  }
+
   /** @internal The dump signal arrived: print the whole tree to stderr, stopping nothing. */
   receiveDump(): void {
     process.stderr.write(`${formatTree(this.tasks())}\n`);
   }
 
   /** @internal The process listener's entry point: returns true to force the process to exit. */
-  receiveSignal(signal: NodeJS.Signals): boolean {
+  receiveSignal(signal: NodeJS.Signals, stopped: SignalSubscriber[]): boolean {
     const count = ++this._signalsReceived;
-    const logger = this._options.logger;
     if (this._state === RUNNING) {
+      stopped.push(this);
+      this._stoppedWith = stopped;
       const hint = this._options.forceOnSecondSignal && process.stderr.isTTY ? ` (${signal === 'SIGINT' ? 'press Ctrl-C' : `send ${signal}`} again to exit at once)` : '';
-      logger?.warn(`supervise: received ${signal}, shutting down "${this.name}"${hint}`);
+      this._log('warn', `supervise: received ${signal}, shutting down "${this.name}"${hint}`);
       this._begin('signal', undefined, signal, Infinity);
       return false;
     }
     if (count >= 2 && this._options.forceOnSecondSignal) {
-      logger?.warn(`supervise: received ${signal} again during shutdown of "${this.name}", exiting at once`);
+      this._log('warn', `supervise: received ${signal} again during shutdown of "${this.name}", exiting at once`);
       return true;
     }
-    logger?.warn(`supervise: received ${signal}; "${this.name}" is already shutting down${this._options.forceOnSecondSignal ? ', send it again to exit at once' : ''}`);
+    this._log('warn', `supervise: received ${signal}; "${this.name}" is already shutting down${this._options.forceOnSecondSignal ? ', send it again to exit at once' : ''}`);
     return false;
   }
 
@@ -629,9 +651,9 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
 
   /** Applies `onTaskError` to a task that rejected with something other than its cancellation. */
   #taskFailed(task: Task, error: unknown): void {
-    const { onTaskError, logger } = this._options;
+    const { onTaskError } = this._options;
     if (this._state === STOPPED) {
-      logger?.error(`supervise: task "${task.name}" of "${this.name}" failed after its shutdown finished:`, loggable(error));
+      this._log('error', `supervise: task "${task.name}" of "${this.name}" failed after its shutdown finished:`, loggable(error));
       return;
     }
     const stopping = this._state !== RUNNING;
@@ -640,7 +662,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
       this._recordFailure(error, `task "${task.name}" failed`);
     } else if (onTaskError === 'ignore') {
       if (stopping) (this._errors.push(error), this.#keepTaskOf(error, task));
-      else logger?.error(`supervise: task "${task.name}" of "${this.name}" failed (ignored):`, loggable(error));
+      else this._log('error', `supervise: task "${task.name}" of "${this.name}" failed (ignored):`, loggable(error));
     } else {
       if (stopping) (this._errors.push(error), this.#keepTaskOf(error, task));
       try {
@@ -659,7 +681,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     this._errors.push(error);
     const root = this._root;
     if (this._state !== RUNNING || root._state !== RUNNING) return;
-    this._options.logger?.error(`supervise: ${what} in "${this.name}" (${summarize(error)}); shutting down "${root.name}"`);
+    this._log('error', `supervise: ${what} in "${this.name}" (${summarize(error)}); shutting down "${root.name}"`);
     root._begin('error', error, undefined, Infinity);
   }
 

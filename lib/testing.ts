@@ -62,7 +62,7 @@ import { Supervisor } from './supervisor.js';
  * simulateSignal(sup, 'SIGTERM');
  * const report = await sup.done;   // report.cause === 'signal', report.signal === 'SIGTERM'
  * ```
- * @throws TypeError when `sup` is not a Supervisor, `signal` is not a signal name, or the root does not listen to it.
+ * @throws TypeError when `sup` is not a Supervisor, `signal` is not a signal name, or the root does not listen to it (or has stopped).
  */
 export function simulateSignal(sup: Supervisor, signal: NodeJS.Signals = 'SIGTERM'): number | undefined {
   if (!(sup instanceof Supervisor)) throw invalidArgType('simulateSignal(sup)', 'a Supervisor', sup);
@@ -75,7 +75,12 @@ export function simulateSignal(sup: Supervisor, signal: NodeJS.Signals = 'SIGTER
       name,
     );
   }
-  if (!root.receiveSignal(name)) return undefined;
+  if (root.state === 'stopped') {
+    // Its listener is gone: a real signal would not reach it.
+    throw invalidArgValue('simulateSignal(sup)', `a supervisor whose root is still running or stopping (root "${root.name}" has stopped, and no longer listens)`, root.name);
+  }
+  // A simulated signal reaches this root alone.
+  if (!root.receiveSignal(name, [])) return undefined;
   const code = 128 + signalNumber(name);
   root._exit?.(code);
   return code;

@@ -375,9 +375,11 @@ async function check(plan: RunPlan, baseline: string): Promise<void> {
     }, options);
     root = program.supervisor;
     await new Promise((resolve) => setImmediate(resolve)); // main has run: the tree is built
-    if (plan.ending === 'run-two-signals') {
-      // A failure may have stopped it already: then there is nothing left to force.
-      stoppedBeforeSignals = root.state === 'stopped';
+    // A failure may have stopped it already: then no signal reaches it, and nothing is left to force.
+    stoppedBeforeSignals = root.state === 'stopped';
+    if (stoppedBeforeSignals) {
+      assert.throws(() => simulateSignal(root, 'SIGTERM'), TypeError);
+    } else if (plan.ending === 'run-two-signals') {
       simulateSignal(root, 'SIGTERM');
       forcedCode = simulateSignal(root, 'SIGTERM');
     } else {
@@ -391,7 +393,7 @@ async function check(plan: RunPlan, baseline: string): Promise<void> {
     build(root, plan.tree, run, 'root');
     if (plan.ending === 'shutdown') report = await within(root.shutdown(), 'shutdown()');
     else if (plan.ending === 'signal') {
-      simulateSignal(root, 'SIGTERM');
+      if (root.state !== 'stopped') simulateSignal(root, 'SIGTERM');
       report = await within(root.done, 'done');
     } else {
       try {

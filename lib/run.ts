@@ -16,6 +16,7 @@
  */
 import { invalidArgType, loggable, summarize } from './errors.js';
 import { LongTimeout } from './long-timeout.js';
+import { PrintBudget, count, plural } from './print-budget.js';
 import { type SupervisorOptions, checkKnownKeys, supervisorOptionNames } from './options.js';
 import { EXIT_DEADLINE, type ShutdownReport } from './shutdown.js';
 import { holdProcess, releaseProcess, signalNumber } from './signals.js';
@@ -242,7 +243,7 @@ class ProcessEdge {
   logReport(report: ShutdownReport): void {
     const sup = this.sup;
     if (sup._options.logger === undefined) return;
-    for (const error of report.errors) if (!this.#printed.has(error)) this.#log('error', 'supervise: error:', loggable(error));
+    this.#logErrors(report.errors);
     const phases = sup._phaseDurations;
     const drains = sup._options.drainDelay > 0 || sup._beforeCancel !== undefined;
     const timing = phases === undefined ? '' : ` (${drains ? `drain ${ms(phases.beforeCancelMs)}, ` : ''}tasks ${ms(phases.tasksMs)}, disposal ${ms(phases.disposeMs)})`;
@@ -250,8 +251,37 @@ class ProcessEdge {
     this.#log(
       'warn',
       `supervise: "${sup.name}" stopped in ${ms(report.durationMs)}${timing}: ${report.cancelled} cancelled, ` +
-        `${report.stragglers.length} stragglers, ${report.errors.length} errors; exit code ${report.exitCode}`,
+        `${report.stragglers.length} stragglers${sup._unlisted > 0 ? ` (${sup._unlisted} not listed)` : ''}, ${report.errors.length} errors; exit code ${report.exitCode}`,
     );
+  }
+
+  /**
+   * The report's errors not printed yet: the first few in full, with their stacks; the rest one
+   * line a message, with its count, within a bound; then how many are left.
+   */
+  #logErrors(errors: readonly unknown[]): void {
+    const unprinted = errors.filter((error) => !this.#printed.has(error));
+    const full = unprinted.slice(0, errorsInFull);
+    for (const error of full) this.#log('error', 'supervise: error:', loggable(error));
+    if (unprinted.length === full.length) return;
+    const byMessage = new Map<string, number>();
+    for (let i = full.length; i < unprinted.length; i++) {
+      const message = summarize(unprinted[i]).slice(0, 200);
+      byMessage.set(message, (byMessage.get(message) ?? 0) + 1);
+    }
+    const groups = [...byMessage].sort((a, b) => b[1] - a[1]);
+    const budget = new PrintBudget(errorGroupLines, 4 * 1024);
+    let shown = 0;
+    let namesShown = 0;
+    for (const [message, times] of groups) {
+      const line = `supervise: error: ${message}${times > 1 ? ` ×${count(times)}` : ''}`;
+      if (!budget.take(line)) break;
+      this.#log('error', line);
+      shown += times;
+      namesShown++;
+    }
+    const rest = unprinted.length - full.length - shown;
+    if (rest > 0) this.#log('error', `supervise: … and ${plural(rest, 'more error')} under ${plural(groups.length - namesShown, 'other message')}: report.errors has them all`);
   }
 
   /**
@@ -304,6 +334,10 @@ async function joinRootsStoppedAlongside(sup: Supervisor, report: ShutdownReport
     exitCode: errors.length > 0 ? 1 : stragglers.length > 0 ? EXIT_DEADLINE : 0,
   });
 }
+
+/** How many of the report's errors are printed with their stacks; the rest are grouped by message. */
+const errorsInFull = 5;
+const errorGroupLines = 10;
 
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));

@@ -30,6 +30,7 @@ import {
 } from './diagnostics.js';
 import { loggable } from './errors.js';
 import { LongTimeout } from './long-timeout.js';
+import { type NameGroup, PrintBudget, count, groupByName, plural } from './print-budget.js';
 import type { Disposer } from './resources.js';
 import { isHoldingProcess } from './signals.js';
 import type { Supervisor } from './supervisor.js';
@@ -182,8 +183,11 @@ export async function shutdownSequence(
   reason: unknown,
   signal: NodeJS.Signals | undefined,
   parentDeadline: number,
+  parentBudget: PrintBudget | undefined,
 ): Promise<ShutdownReport> {
   const startedAt = performance.now();
+  // One bound for the stuck-task log of the whole tree: a child shares its parent's.
+  const budget = parentBudget ?? new PrintBudget();
   // A drain delay only for what a load balancer sees coming: a signal or a 'shutdown' message.
   const drainDelay = cause === 'signal' || cause === 'message' ? sup._options.drainDelay : 0;
   const { shutdownTimeout, disposeReserve } = sup._options;
@@ -226,7 +230,8 @@ export async function shutdownSequence(
     const pendingTasks = sup._pendingTasks();
     if (pendingTasks.length > 0) {
       append(stragglers, pendingTasks);
-      sup._log('warn', stuckTaskReport(sup, pendingTasks));
+      const log = stuckTaskReport(sup, pendingTasks, budget);
+      if (log !== undefined) sup._log('warn', log);
     }
   }
   const disposeFrom = performance.now();
@@ -245,7 +250,7 @@ export async function shutdownSequence(
     try {
       if (disposer.kind === 'child') {
         const child = disposer.value as Supervisor;
-        const report = await child._shutdownFromParent(abortReason, signal, deadline);
+        const report = await child._shutdownFromParent(abortReason, signal, deadline, budget);
         if (report === undefined) {
           outcome = 'timed-out';
           stragglers.push(straggler(disposer, calledAt));
@@ -281,6 +286,10 @@ export async function shutdownSequence(
   debug('%s: disposers done after %d ms', sup.name, Math.round(performance.now() - startedAt));
 
   // Phase 4: stopped.
+  if (parentBudget === undefined && budget.silent > 0) {
+    sup._log('warn', `supervise: "${sup.name}": ${plural(budget.silent, 'more stuck task')}${budget.omittedSupervisors > 0 ? ` in ${plural(budget.omittedSupervisors, 'more supervisor')}` : ''} not listed: the log is bounded; report.stragglers has them all`);
+  }
+  sup._unlisted = budget.silent;
   tasksDeadline.clear();
   deadline.clear();
   sup._phaseDurations = {
@@ -320,20 +329,59 @@ export type { Deadline };
 export { timedOut };
 
 /**
- * What the log says at the deadline: each pending task by name and age, where it was spawned
- * when spawn sites are captured, and what still holds the event loop open.
+ * What the log says at the deadline: the pending tasks grouped by name, largest group first, each
+ * with its count, oldest age and first few ids, the first with where it was spawned when spawn
+ * sites are captured; then what still holds the event loop open. Within `budget`, shared by the
+ * whole tree; what does not fit is counted. Undefined when not even the first line fits.
  */
-function stuckTaskReport(sup: Supervisor, pending: readonly Straggler[]): string {
-  const lines = [`supervise: "${sup.name}" shutdown deadline passed with ${pending.length} task(s) still pending:`];
-  const sites = sup._spawnSites();
-  for (const task of pending) {
-    lines.push(`  - "${task.name}" (#${task.id}), ${task.ageMs} ms old`);
-    const site = sites.get(task.id);
-    if (site !== undefined) for (const frame of site.split('\n')) lines.push(`      ${frame.trim()}`);
+function stuckTaskReport(sup: Supervisor, pending: readonly Straggler[], budget: PrintBudget): string | undefined {
+  const header = `supervise: "${sup.name}" shutdown deadline passed with ${plural(pending.length, 'task')} still pending:`;
+  const groups = groupByName(pending);
+  // The header comes with at least its largest group, or not at all.
+  if (!budget.takeAll(header, groupLine(groups[0] as NameGroup<Straggler>))) {
+    budget.omitted += pending.length;
+    budget.silent += pending.length;
+    budget.omittedSupervisors++;
+    return undefined;
+  }
+  const lines = [header];
+  const sites = sup._spawnSites(new Set(groups.map((group) => (group.first[0] as Straggler).id)));
+  let listed = 0;
+  let namesListed = 0;
+  for (const group of groups) {
+    const first = group.first[0] as Straggler;
+    const line = groupLine(group);
+    if (namesListed > 0 && !budget.take(line)) break;
+    lines.push(line);
+    listed += group.count;
+    namesListed++;
+    const site = sites.get(first.id);
+    if (site === undefined) continue;
+    for (const frame of site.split('\n').slice(0, 3)) {
+      const text = `      ${frame.trim()}`;
+      if (!budget.take(text)) break;
+      lines.push(text);
+    }
+  }
+  if (listed < pending.length) {
+    const rest = `  … and ${plural(pending.length - listed, 'more task')} under ${plural(groups.length - namesListed, 'other name')}`;
+    budget.omitted += pending.length - listed;
+    if (budget.take(rest)) lines.push(rest);
+    else budget.silent += pending.length - listed;
   }
   const held = activeResources();
-  if (held !== '') lines.push(`  the event loop is still held by: ${held}`);
+  if (held !== '') {
+    const line = `  the event loop is still held by: ${held}`;
+    if (budget.take(line)) lines.push(line);
+  }
   return lines.join('\n');
+}
+
+function groupLine(group: NameGroup<Straggler>): string {
+  const first = group.first[0] as Straggler;
+  if (group.count === 1) return `  - "${group.name}" (#${first.id}), ${first.ageMs} ms old`;
+  const ids = group.first.map((task) => `#${task.id}`).join(', ');
+  return `  - "${group.name}" ×${count(group.count)}, oldest ${group.oldestMs} ms: ${ids}${group.count > group.first.length ? ', …' : ''}`;
 }
 
 /** `process.getActiveResourcesInfo()` as counts, less supervise's own keep-alive timer. */

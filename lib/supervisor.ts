@@ -40,6 +40,7 @@ import {
 import { stoppedByMessage, subscribeMessages, unsubscribeMessages } from './messages.js';
 import { taskSettleChannel, taskSpawnChannel } from './diagnostics.js';
 import { type SupervisorTree, formatTree, taskTree } from './task-tree.js';
+import type { PrintBudget } from './print-budget.js';
 import { asyncDisposeSymbol } from './ponyfill.js';
 import { Disposer, disposerForAdopt, disposerForDefer, disposerForUse } from './resources.js';
 import { type Deadline, type ShutdownCause, type ShutdownReport, type Straggler, shutdownSequence, timedOut } from './shutdown.js';
@@ -153,6 +154,8 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
   /** @internal How long each phase of the last shutdown took, for `run()`'s summary line. */
   _phaseDurations: { beforeCancelMs: number; tasksMs: number; disposeMs: number } | undefined = undefined;
   /** @internal */ _children = 0;
+  /** @internal How many stuck tasks the last shutdown's bounded log left out, for `run()`'s summary line. */
+  _unlisted = 0;
   /** @internal Whether the logger has thrown already: see `_log`. */
   _loggerFailed = false;
   #resolveDone!: (report: ShutdownReport) => void;
@@ -437,15 +440,16 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
   }
 
   /** @internal Starts the shutdown once; every later call gets the same `done`. */
-  _begin(cause: ShutdownCause, reason: unknown, signal: NodeJS.Signals | undefined, deadlineAt: number): Promise<ShutdownReport> {
-    if (this._state === RUNNING) shutdownSequence(this, cause, reason, signal, deadlineAt).then(this.#resolveDone);
+  _begin(cause: ShutdownCause, reason: unknown, signal: NodeJS.Signals | undefined, deadlineAt: number, budget?: PrintBudget): Promise<ShutdownReport> {
+    if (this._state === RUNNING) shutdownSequence(this, cause, reason, signal, deadlineAt, budget).then(this.#resolveDone);
     return this.done;
   }
 
   /** @internal A parent's phase 3 reached this child: its report, or undefined if it missed the parent's deadline. */
-  async _shutdownFromParent(reason: unknown, signal: NodeJS.Signals | undefined, deadline: Deadline): Promise<ShutdownReport | undefined> {
-    // Started here, the child's own deadline is no later than the parent's, so it always reports in time.
-    if (this._state === RUNNING) return this._begin('parent', reason, signal, deadline.at);
+  async _shutdownFromParent(reason: unknown, signal: NodeJS.Signals | undefined, deadline: Deadline, budget: PrintBudget): Promise<ShutdownReport | undefined> {
+    // Started here, the child's own deadline is no later than the parent's, so it always reports
+    // in time; and its stuck-task log shares the parent's bound.
+    if (this._state === RUNNING) return this._begin('parent', reason, signal, deadline.at, budget);
     const report = await deadline.race(this.done);
     return report === timedOut ? undefined : report;
   }
@@ -689,12 +693,16 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
    * @internal The stacks of the spawn calls of the pending tasks, by task id, when spawn sites
    * are captured: one pass over the registry, however many tasks are stuck.
    */
-  _spawnSites(): Map<number, string> {
+  _spawnSites(ids: ReadonlySet<number>): Map<number, string> {
     const sites = new Map<number, string>();
-    if (!this._captureSpawnSites) return sites;
+    if (!this._captureSpawnSites || ids.size === 0) return sites;
     for (const task of this._tasks) {
+      if (!ids.has(task.id)) continue;
       const stack = spawnSites.get(task)?.stack;
-      if (stack !== undefined) sites.set(task.id, stack.slice(stack.indexOf('\n') + 1));
+      if (stack === undefined) continue;
+      // The caller's frames: supervise's own (run() spawning main, say) say nothing about who spawned it.
+      const frames = stack.split('\n').slice(1).filter((frame) => !frame.includes(ownDirectory));
+      sites.set(task.id, frames.join('\n'));
     }
     return sites;
   }
@@ -710,6 +718,9 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     );
   }
 }
+
+/** Where supervise's own modules are, to leave their frames out of a spawn site. */
+const ownDirectory = new URL('./', import.meta.url).href;
 
 function publishSettle(supervisor: Supervisor, task: Task, error: unknown): void {
   const state = task.state as Exclude<TaskState, 'running'>;

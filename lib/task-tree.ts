@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type NameGroup, PrintBudget, count, groupByName, plural } from './print-budget.js';
 import type { Supervisor, SupervisorState } from './supervisor.js';
 import type { Task, TaskState } from './task.js';
 
@@ -78,45 +79,78 @@ function nodeOf(sup: Supervisor, now: number): SupervisorTree {
 
 /** How deep the printed tree goes; deeper supervisors are counted on one line. */
 const maxPrintedDepth = 32;
+/** A supervisor with more tasks than this has them printed grouped by name. */
+const listedTasks = 5;
 
 /**
- * @internal The tree as text, one line a task or supervisor, drawn with box characters.
- * Iterative, and at most {@link maxPrintedDepth} levels deep: what lies below is counted.
+ * @internal The tree as text, one line a task (or a name, for a supervisor with many tasks) or
+ * supervisor, drawn with box characters. Iterative, at most {@link maxPrintedDepth} levels deep,
+ * and within `budget` (50 lines and 8 KB by default): what is left out is counted on a last line.
  */
-export function formatTree(tree: SupervisorTree): string {
+export function formatTree(tree: SupervisorTree, budget = new PrintBudget(50, 8 * 1024)): string {
   const lines: string[] = [];
+  let hiddenTasks = 0;
+  let hiddenSupervisors = 0;
   type Item = { readonly node: SupervisorTree; readonly indent: string; readonly branch: string; readonly childIndent: string; readonly depth: number };
   const stack: Item[] = [{ node: tree, indent: '', branch: '', childIndent: '', depth: 0 }];
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     const { node, indent, branch, childIndent, depth } = item;
-    lines.push(`${indent}${branch}supervisor "${node.name}" ${node.state}, ${node.tasks.length} task(s)`);
+    if (!budget.take(`${indent}${branch}supervisor "${node.name}" ${node.state}, ${plural(node.tasks.length, 'task')}`)) {
+      const below = countBelow(node);
+      hiddenSupervisors += 1 + below.supervisors;
+      hiddenTasks += node.tasks.length + below.tasks;
+      continue;
+    }
+    lines.push(`${indent}${branch}supervisor "${node.name}" ${node.state}, ${plural(node.tasks.length, 'task')}`);
     const prefix = indent + childIndent;
-    const count = node.tasks.length + node.children.length;
-    node.tasks.forEach((task, index) => {
-      const last = index === count - 1;
-      lines.push(`${prefix}${last ? '└─ ' : '├─ '}#${task.id} "${task.name}" ${task.state}${task.shielded ? ' (shielded)' : ''}, ${task.ageMs} ms${task.restarts > 0 ? `, ${task.restarts} restart(s)` : ''}`);
-    });
+    const entries = node.tasks.length <= listedTasks ? node.tasks.map(taskLine) : groupByName(node.tasks).map(groupLine);
+    const count = entries.length + node.children.length;
+    let printed = 0;
+    for (const [index, entry] of entries.entries()) {
+      const line = `${prefix}${index === count - 1 ? '└─ ' : '├─ '}${entry.text}`;
+      if (!budget.take(line)) break;
+      lines.push(line);
+      printed += entry.tasks;
+    }
+    hiddenTasks += node.tasks.length - printed;
     if (node.children.length === 0) continue;
     if (depth + 1 >= maxPrintedDepth) {
-      lines.push(`${prefix}└─ … ${countBelow(node)} supervisor(s) nested deeper`);
+      const below = countBelow(node);
+      const line = `${prefix}└─ … ${plural(below.supervisors, 'supervisor')} nested deeper, with ${plural(below.tasks, 'task')}`;
+      if (budget.take(line)) lines.push(line);
+      else (hiddenSupervisors += below.supervisors), (hiddenTasks += below.tasks);
       continue;
     }
     // Pushed last child first, so the first child is printed first.
     for (let index = node.children.length - 1; index >= 0; index--) {
-      const last = node.tasks.length + index === count - 1;
+      const last = entries.length + index === count - 1;
       stack.push({ node: node.children[index]!, indent: prefix, branch: last ? '└─ ' : '├─ ', childIndent: last ? '   ' : '│  ', depth: depth + 1 });
     }
+  }
+  if (hiddenTasks > 0 || hiddenSupervisors > 0) {
+    lines.push(`… ${plural(hiddenTasks, 'more task')}${hiddenSupervisors > 0 ? ` and ${plural(hiddenSupervisors, 'more supervisor')}` : ''} not shown: the printout is bounded (sup.tasks() has them all)`);
   }
   return lines.join('\n');
 }
 
-/** How many supervisors lie below `node`, counted without recursion. */
-function countBelow(node: SupervisorTree): number {
-  let count = 0;
+function taskLine(task: TaskInfo): { text: string; tasks: number } {
+  return { text: `#${task.id} "${task.name}" ${task.state}${task.shielded ? ' (shielded)' : ''}, ${task.ageMs} ms${task.restarts > 0 ? `, ${task.restarts} restart(s)` : ''}`, tasks: 1 };
+}
+
+function groupLine(group: NameGroup<TaskInfo>): { text: string; tasks: number } {
+  const ids = group.first.map((task) => `#${task.id}`).join(', ');
+  return { text: `"${group.name}" ×${count(group.count)}, oldest ${group.oldestMs} ms: ${ids}${group.count > group.first.length ? ', …' : ''}`, tasks: group.count };
+}
+
+/** How many supervisors and tasks lie below `node`, counted without recursion. */
+function countBelow(node: SupervisorTree): { supervisors: number; tasks: number } {
+  let supervisors = 0;
+  let tasks = 0;
   const stack = [...node.children];
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    count++;
+    supervisors++;
+    tasks += next.tasks.length;
     for (const child of next.children) stack.push(child);
   }
-  return count;
+  return { supervisors, tasks };
 }

@@ -112,7 +112,7 @@ describe('run() as the process entry point', serial, () => {
     const { code, stderr } = await daemon.exited();
     assert.equal(code, 124);
     assert.ok(performance.now() - sentAt >= 250, 'waited for the deadline');
-    assert.match(stderr, /deadline passed with 1 task\(s\) still pending:\n\s+- "stubborn" \(#\d+\), \d+ ms old\n\s+at .*run-daemon\.js:\d+/);
+    assert.match(stderr, /deadline passed with 1 task still pending:\n\s+- "stubborn" \(#\d+\), \d+ ms old\n\s+at .*run-daemon\.js:\d+/);
     assert.match(stderr, /the event loop is still held by: .*Timeout/);
     assert.match(stderr, /1 stragglers, 0 errors; exit code 124/);
   });

@@ -67,9 +67,9 @@ describe('sup.tasks()', guard, () => {
     assert.equal(
       text,
       [
-        'supervisor "app" running, 1 task(s)',
+        'supervisor "app" running, 1 task',
         '├─ #1 "worker" running, 5034 ms, 2 restart(s)',
-        '└─ supervisor "app/1" stopping, 1 task(s)',
+        '└─ supervisor "app/1" stopping, 1 task',
         '   └─ #3 "flush" running (shielded), 10 ms',
       ].join('\n'),
     );
@@ -91,7 +91,7 @@ describe('dumpSignal', guard, () => {
     } finally {
       process.stderr.write = write;
     }
-    assert.match(written.join(''), /^supervisor "dumped" running, 1 task\(s\)\n└─ #\d+ "long-running" running, \d+ ms\n$/);
+    assert.match(written.join(''), /^supervisor "dumped" running, 1 task\n└─ #\d+ "long-running" running, \d+ ms\n$/);
     assert.equal(sup.state, 'running');
     await sup.shutdown();
     assert.equal(process.listenerCount('SIGUSR2'), before);

@@ -30,9 +30,12 @@ export class PrintBudget {
     this.#bytes = bytes - reserve * 120;
   }
 
-  /** Takes room for `line` if it fits, and says whether it did. */
-  take(line: string): boolean {
-    if (this.#lines <= 0 || line.length + 1 > this.#bytes) return false;
+  /**
+   * Takes room for `line` if it fits with `keep` more lines (of ~120 bytes) left after it, and
+   * says whether it did: a section keeps room for its own closing count.
+   */
+  take(line: string, keep = 0): boolean {
+    if (this.#lines - keep <= 0 || line.length + 1 + keep * 120 > this.#bytes) return false;
     this.#lines--;
     this.#bytes -= line.length + 1;
     return true;

@@ -351,7 +351,8 @@ function stuckTaskReport(sup: Supervisor, pending: readonly Straggler[], budget:
   for (const group of groups) {
     const first = group.first[0] as Straggler;
     const line = groupLine(group);
-    if (namesListed > 0 && !budget.take(line)) break;
+    // Room is kept for the line that counts the rest, when there is a rest.
+    if (namesListed > 0 && !budget.take(line, 1)) break;
     lines.push(line);
     listed += group.count;
     namesListed++;
@@ -359,7 +360,7 @@ function stuckTaskReport(sup: Supervisor, pending: readonly Straggler[], budget:
     if (site === undefined) continue;
     for (const frame of site.split('\n').slice(0, 3)) {
       const text = `      ${frame.trim()}`;
-      if (!budget.take(text)) break;
+      if (!budget.take(text, 1)) break;
       lines.push(text);
     }
   }

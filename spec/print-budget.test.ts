@@ -1,0 +1,118 @@
+// What is printed stays bounded at any size, with the counts right; what is reported stays
+// complete. These tests assert line and byte counts, never times (a generous hang guard only).
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { Supervisor } from '../lib/index.js';
+import { PrintBudget, groupByName } from '../lib/print-budget.js';
+import { formatTree } from '../lib/task-tree.js';
+import { killFixtures, startProgram } from './helpers.js';
+
+after(killFixtures);
+
+const stuck = () => new Promise<void>(() => {});
+
+/** A logger that keeps every line of every call, as a stream would receive them. */
+function capture() {
+  const calls: string[] = [];
+  const record = (...data: unknown[]) => void calls.push(data.map(String).join(' '));
+  return { calls, logger: { warn: record, error: record }, text: () => calls.join('\n') };
+}
+
+function bytes(text: string): number {
+  return Buffer.byteLength(`${text}\n`);
+}
+
+describe('PrintBudget and groupByName', () => {
+  it('groups in one pass, largest group first, keeping the first three of each and the oldest age', () => {
+    const items = [
+      { id: 1, name: 'a', ageMs: 50 },
+      { id: 2, name: 'b', ageMs: 40 },
+      { id: 3, name: 'b', ageMs: 30 },
+      { id: 4, name: 'b', ageMs: 20 },
+      { id: 5, name: 'b', ageMs: 10 },
+    ];
+    const groups = groupByName(items);
+    assert.deepEqual(groups.map((g) => [g.name, g.count, g.oldestMs, g.first.map((t) => t.id)]), [
+      ['b', 4, 40, [2, 3, 4]],
+      ['a', 1, 50, [1]],
+    ]);
+  });
+
+  it('takes lines while they fit in lines and bytes, and all-or-nothing with takeAll', () => {
+    const budget = new PrintBudget(3, 1_000, 0);
+    assert.equal(budget.takeAll('x'.repeat(10), 'y'.repeat(10)), true);
+    assert.equal(budget.takeAll('x', 'y'), false, 'two lines do not fit in one');
+    assert.equal(budget.take('z'.repeat(2_000)), false, 'too many bytes');
+    assert.equal(budget.take('z'), true);
+    assert.equal(budget.exhausted, true);
+  });
+});
+
+describe('the stuck-task log of one shutdown is bounded, the report complete', { timeout: 120_000 }, () => {
+  it('100 000 stragglers under 99 990 names, and 100 children: at most 30 lines and 8 KB, counts right', async () => {
+    const log = capture();
+    const sup = new Supervisor({ signals: false, logger: log.logger, shutdownTimeout: 100, disposeReserve: 0, captureSpawnSites: true });
+    for (let i = 0; i < 100_000; i++) sup.spawn(stuck, { name: i < 10 ? 'worker' : `job-${i}` });
+    for (let c = 0; c < 100; c++) {
+      const child = sup.child({ name: `request-${c}` });
+      for (let i = 0; i < 10; i++) child.spawn(stuck, { name: 'lookup' });
+    }
+    const report = await sup.shutdown();
+    assert.equal(report.stragglers.length, 101_000, 'report.stragglers is complete');
+    assert.equal(new Set(report.stragglers.map((s) => s.id)).size, 101_000);
+    const text = log.text();
+    const lines = text.split('\n');
+    assert.ok(lines.length <= 30, `${lines.length} lines`);
+    assert.ok(bytes(text) <= 8 * 1024, `${bytes(text)} bytes`);
+    assert.match(text, /"supervisor" shutdown deadline passed with 100 000 tasks still pending:/);
+    assert.match(text, /  - "worker" ×10, oldest \d+ ms: #\d+, #\d+, #\d+, …/);
+    // What no line lists is counted, and the counts add up.
+    const rest = /… and (\d[\d ]*) more tasks under (\d[\d ]*) other names/.exec(text);
+    assert.ok(rest, text);
+    const listedGroups = [...text.matchAll(/^ {2}- "job-\d+" \(#\d+\)/gm)].length;
+    assert.equal(Number(rest[1]!.replace(/ /g, '')) + listedGroups + 10, 100_000);
+    assert.equal(Number(rest[2]!.replace(/ /g, '')) + listedGroups + 1, 99_991);
+    const closing = /"supervisor": (\d[\d ]*) more stuck tasks in (\d+) more supervisors not listed/.exec(text);
+    assert.ok(closing, text);
+    const childrenListed = [...text.matchAll(/"request-\d+" shutdown deadline passed with 10 tasks still pending/g)].length;
+    assert.equal(Number(closing[2]) + childrenListed, 100);
+    assert.equal(Number(closing[1]!.replace(/ /g, '')), (100 - childrenListed) * 10);
+  });
+
+  it('under run(), a child process with 100 000 stuck tasks exits 124 with a bounded log, the summary saying how many were left out', async () => {
+    const fixture = startProgram(new URL('./fixtures/stuck-daemon.js', import.meta.url), { TASKS: '100000', CHILDREN: '50' });
+    await fixture.waitFor('ready\n', 60_000);
+    fixture.child.kill('SIGTERM');
+    const { code, signal, stderr } = await fixture.exited(90_000);
+    assert.equal(signal, null);
+    assert.equal(code, 124, stderr);
+    const lines = stderr.trimEnd().split('\n');
+    // The log of the shutdown: from the signal line to the summary line, both included.
+    assert.ok(lines.length <= 32, `${lines.length} lines:\n${stderr}`);
+    assert.ok(bytes(stderr) <= 9 * 1024, `${bytes(stderr)} bytes`);
+    const summary = /"stuck" stopped in .*: 100050 cancelled, 100050 stragglers \((\d+) not listed\), 0 errors; exit code 124$/.exec(lines.at(-1)!);
+    assert.ok(summary, lines.at(-1));
+    const closing = /"stuck": (\d+) more stuck tasks in (\d+) more supervisors not listed/.exec(stderr);
+    assert.ok(closing, stderr);
+    assert.equal(closing[1], summary[1], 'the summary counts what the log left out');
+    const childrenListed = [...stderr.matchAll(/"request-\d+" shutdown deadline passed with 1 task still pending/g)].length;
+    assert.equal(Number(closing[2]) + childrenListed, 50);
+  });
+});
+
+describe('the dumpSignal printout is bounded', () => {
+  it('100 000 tasks in one supervisor and 1 000 children: at most 51 lines and 8 KB, what is left out counted', () => {
+    const tasks = Array.from({ length: 100_000 }, (_, i) => ({ id: i + 1, name: i % 2 ? 'odd' : 'even', state: 'running' as const, ageMs: 5, restarts: 0, shielded: false }));
+    const children = Array.from({ length: 1_000 }, (_, c) => ({ name: `child-${c}`, state: 'running' as const, tasks: [tasks[c]!], children: [] }));
+    const text = formatTree({ name: 'app', state: 'running', tasks, children });
+    const lines = text.split('\n');
+    assert.ok(lines.length <= 51, `${lines.length} lines`);
+    assert.ok(bytes(text) <= 8 * 1024 + 200, `${bytes(text)} bytes`);
+    assert.equal(lines[0], 'supervisor "app" running, 100 000 tasks');
+    assert.match(lines[1]!, /^├─ "even" ×50 000, oldest 5 ms: #1, #3, #5, …$/);
+    const shownChildren = lines.filter((line) => /supervisor "child-\d+"/.test(line)).length;
+    const hidden = /^… (\d[\d ]*) more tasks? and (\d[\d ]*) more supervisors? not shown/.exec(lines.at(-1)!);
+    assert.ok(hidden, lines.at(-1));
+    assert.equal(Number(hidden[2]!.replace(/ /g, '')) + shownChildren, 1_000);
+  });
+});

@@ -94,3 +94,14 @@ export function count(n: number): string {
 export function plural(n: number, word: string): string {
   return `${count(n)} ${word}${n === 1 ? '' : 's'}`;
 }
+
+/**
+ * @internal One group on one line: `"worker" ×99 998, oldest 648 ms: #4, #5, #6, …`, or for a
+ * name with one task, `"poller" (#2), 648 ms old`.
+ */
+export function describeGroup(group: NameGroup<{ readonly id: number; readonly name: string; readonly ageMs: number }>): string {
+  const first = group.first[0] as { readonly id: number; readonly ageMs: number };
+  if (group.count === 1) return `"${group.name}" (#${first.id}), ${first.ageMs} ms old`;
+  const ids = group.first.map((item) => `#${item.id}`).join(', ');
+  return `"${group.name}" ×${count(group.count)}, oldest ${group.oldestMs} ms: ${ids}${group.count > group.first.length ? ', …' : ''}`;
+}

@@ -30,7 +30,7 @@ import {
 } from './diagnostics.js';
 import { loggable } from './errors.js';
 import { LongTimeout } from './long-timeout.js';
-import { type NameGroup, PrintBudget, count, groupByName, plural } from './print-budget.js';
+import { type NameGroup, PrintBudget, describeGroup, groupByName, plural } from './print-budget.js';
 import type { Disposer } from './resources.js';
 import { isHoldingProcess } from './signals.js';
 import type { Supervisor } from './supervisor.js';
@@ -250,6 +250,7 @@ export async function shutdownSequence(
     try {
       if (disposer.kind === 'child') {
         const child = disposer.value as Supervisor;
+        sup._inDisposal = { name: disposer.name, calledAt, child };
         const report = await child._shutdownFromParent(abortReason, signal, deadline, budget);
         if (report === undefined) {
           outcome = 'timed-out';
@@ -267,6 +268,7 @@ export async function shutdownSequence(
         } finally {
           activeDisposal = undefined;
         }
+        sup._inDisposal = { name: disposer.name, calledAt, child: undefined };
         if (isThenable(pending) && (await deadline.race(pending)) === timedOut) {
           outcome = 'timed-out';
           stragglers.push(straggler(disposer, calledAt));
@@ -279,6 +281,7 @@ export async function shutdownSequence(
       failure = error;
       errors.push(error);
     }
+    sup._inDisposal = undefined;
     if (shutdownDisposeChannel.hasSubscribers) publishDispose(sup, disposer, outcome, failure, calledAt);
   }
   const endedAt = performance.now();
@@ -338,7 +341,7 @@ function stuckTaskReport(sup: Supervisor, pending: readonly Straggler[], budget:
   const header = `supervise: "${sup.name}" shutdown deadline passed with ${plural(pending.length, 'task')} still pending:`;
   const groups = groupByName(pending);
   // The header comes with at least its largest group, or not at all.
-  if (!budget.takeAll(header, groupLine(groups[0] as NameGroup<Straggler>))) {
+  if (!budget.takeAll(header, `  - ${describeGroup(groups[0] as NameGroup<Straggler>)}`)) {
     budget.omitted += pending.length;
     budget.silent += pending.length;
     budget.omittedSupervisors++;
@@ -350,7 +353,7 @@ function stuckTaskReport(sup: Supervisor, pending: readonly Straggler[], budget:
   let namesListed = 0;
   for (const group of groups) {
     const first = group.first[0] as Straggler;
-    const line = groupLine(group);
+    const line = `  - ${describeGroup(group)}`;
     // Room is kept for the line that counts the rest, when there is a rest.
     if (namesListed > 0 && !budget.take(line, 1)) break;
     lines.push(line);
@@ -376,13 +379,6 @@ function stuckTaskReport(sup: Supervisor, pending: readonly Straggler[], budget:
     if (budget.take(line)) lines.push(line);
   }
   return lines.join('\n');
-}
-
-function groupLine(group: NameGroup<Straggler>): string {
-  const first = group.first[0] as Straggler;
-  if (group.count === 1) return `  - "${group.name}" (#${first.id}), ${first.ageMs} ms old`;
-  const ids = group.first.map((task) => `#${task.id}`).join(', ');
-  return `  - "${group.name}" ×${count(group.count)}, oldest ${group.oldestMs} ms: ${ids}${group.count > group.first.length ? ', …' : ''}`;
 }
 
 /** `process.getActiveResourcesInfo()` as counts, less supervise's own keep-alive timer. */

@@ -39,7 +39,7 @@ import {
 } from './options.js';
 import { stoppedByMessage, subscribeMessages, unsubscribeMessages } from './messages.js';
 import { taskSettleChannel, taskSpawnChannel } from './diagnostics.js';
-import { type SupervisorTree, formatTree, taskTree } from './task-tree.js';
+import { type SupervisorTree, formatCutShort, formatTree, taskTree } from './task-tree.js';
 import type { PrintBudget } from './print-budget.js';
 import { asyncDisposeSymbol } from './ponyfill.js';
 import { Disposer, disposerForAdopt, disposerForDefer, disposerForUse } from './resources.js';
@@ -154,6 +154,8 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
   /** @internal How long each phase of the last shutdown took, for `run()`'s summary line. */
   _phaseDurations: { beforeCancelMs: number; tasksMs: number; disposeMs: number } | undefined = undefined;
   /** @internal */ _children = 0;
+  /** @internal The disposer phase 3 is waiting for, if any: for the printout of a forced exit, and the tree. */
+  _inDisposal: { readonly name: string; readonly calledAt: number; readonly child: Supervisor | undefined } | undefined = undefined;
   /** @internal How many stuck tasks the last shutdown's bounded log left out, for `run()`'s summary line. */
   _unlisted = 0;
   /** @internal Whether the logger has thrown already: see `_log`. */
@@ -640,7 +642,7 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
       return false;
     }
     if (count >= 2 && this._options.forceOnSecondSignal) {
-      this._log('warn', `supervise: received ${signal} again during shutdown of "${this.name}", exiting at once`);
+      this._log('warn', `supervise: received ${signal} again during shutdown of "${this.name}", exiting at once${formatCutShort(this)}`);
       return true;
     }
     this._log('warn', `supervise: received ${signal}; "${this.name}" is already shutting down${this._options.forceOnSecondSignal ? ', send it again to exit at once' : ''}`);

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type NameGroup, PrintBudget, count, groupByName, plural } from './print-budget.js';
+import { type NameGroup, PrintBudget, describeGroup, groupByName, plural } from './print-budget.js';
 import type { Supervisor, SupervisorState } from './supervisor.js';
 import type { Task, TaskState } from './task.js';
 
@@ -52,13 +52,15 @@ export function taskTree(sup: Supervisor, now = performance.now()): SupervisorTr
   const pending: [Supervisor, SupervisorTree[]][] = [[sup, root.children as SupervisorTree[]]];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const [parent, children] = next;
-    for (const disposer of parent._disposers) {
-      if (disposer.kind !== 'child') continue;
-      const child = disposer.value as Supervisor;
+    const visit = (child: Supervisor) => {
       const node = nodeOf(child, now);
       children.push(node);
       pending.push([child, node.children as SupervisorTree[]]);
-    }
+    };
+    for (const disposer of parent._disposers) if (disposer.kind === 'child') visit(disposer.value as Supervisor);
+    // The child its parent's disposal is waiting for has left the list, and is still stopping.
+    const inDisposal = parent._inDisposal?.child;
+    if (inDisposal !== undefined) visit(inDisposal);
   }
   return root;
 }
@@ -138,8 +140,7 @@ function taskLine(task: TaskInfo): { text: string; tasks: number } {
 }
 
 function groupLine(group: NameGroup<TaskInfo>): { text: string; tasks: number } {
-  const ids = group.first.map((task) => `#${task.id}`).join(', ');
-  return { text: `"${group.name}" ×${count(group.count)}, oldest ${group.oldestMs} ms: ${ids}${group.count > group.first.length ? ', …' : ''}`, tasks: group.count };
+  return { text: describeGroup(group), tasks: group.count };
 }
 
 /** How many supervisors and tasks lie below `node`, counted without recursion. */
@@ -153,4 +154,41 @@ function countBelow(node: SupervisorTree): { supervisors: number; tasks: number 
     for (const child of next.children) stack.push(child);
   }
   return { supervisors, tasks };
+}
+
+/**
+ * @internal What a forced exit cuts short, for its log line: the pending tasks of the whole tree
+ * grouped by name, and the disposers being waited for; bounded as the stuck-task log is. Empty
+ * when nothing is pending.
+ */
+export function formatCutShort(sup: Supervisor, budget = new PrintBudget()): string {
+  const now = performance.now();
+  const tasks: TaskInfo[] = [];
+  const disposals: string[] = [];
+  const stack: Supervisor[] = [sup];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    for (const task of next._tasks) tasks.push({ id: task.id, name: task.name, state: task.state, ageMs: task._age(now), restarts: task.restarts, shielded: task.shielded });
+    const inDisposal = next._inDisposal;
+    if (inDisposal !== undefined) {
+      if (inDisposal.child !== undefined) stack.push(inDisposal.child);
+      else disposals.push(`  - disposer "${inDisposal.name}" of "${next.name}", running for ${Math.round(now - inDisposal.calledAt)} ms`);
+    }
+    for (const disposer of next._disposers) if (disposer.kind === 'child') stack.push(disposer.value as Supervisor);
+  }
+  if (tasks.length === 0 && disposals.length === 0) return '';
+  tasks.sort((a, b) => a.id - b.id);
+  const lines = [`; still pending: ${plural(tasks.length, 'task')}${disposals.length > 0 ? `, ${plural(disposals.length, 'disposer')}` : ''}`];
+  for (const line of disposals) if (budget.take(line, 1)) lines.push(line);
+  const groups = groupByName(tasks);
+  let listed = 0;
+  let names = 0;
+  for (const group of groups) {
+    const line = `  - ${describeGroup(group)}`;
+    if (!budget.take(line, 1)) break;
+    lines.push(line);
+    listed += group.count;
+    names++;
+  }
+  if (listed < tasks.length) lines.push(`  … and ${plural(tasks.length - listed, 'more task')} under ${plural(groups.length - names, 'other name')}`);
+  return lines.join('\n');
 }

@@ -5,7 +5,8 @@ import { after, describe, it } from 'node:test';
 import { Supervisor } from '../lib/index.js';
 import { PrintBudget, groupByName } from '../lib/print-budget.js';
 import { formatTree } from '../lib/task-tree.js';
-import { killFixtures, startProgram } from './helpers.js';
+import { runForTest, simulateSignal } from '../lib/testing.js';
+import { killFixtures, recordingLogger, startProgram } from './helpers.js';
 
 after(killFixtures);
 
@@ -114,5 +115,52 @@ describe('the dumpSignal printout is bounded', () => {
     const hidden = /^… (\d[\d ]*) more tasks? and (\d[\d ]*) more supervisors? not shown/.exec(lines.at(-1)!);
     assert.ok(hidden, lines.at(-1));
     assert.equal(Number(hidden[2]!.replace(/ /g, '')) + shownChildren, 1_000);
+  });
+});
+
+describe('a forced exit says what it cut short', { timeout: 30_000 }, () => {
+  it('the disposer being waited for, in a child whose disposal its parent waits for, and the tasks, grouped and bounded', async () => {
+    const logger = recordingLogger();
+    let release!: () => void;
+    const hung = new Promise<void>((resolve) => (release = resolve));
+    const program = runForTest((sup) => {
+      const scope = sup.child({ name: 'jobs' });
+      scope.defer(function flushQueue() {
+        return hung;
+      });
+      for (let i = 0; i < 50_000; i++) sup.spawn((signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true })), { name: 'polite' });
+    }, { name: 'api', logger, signals: ['SIGTERM'], shutdownTimeout: 60_000 });
+    await new Promise((resolve) => setImmediate(resolve));
+    simulateSignal(program.supervisor, 'SIGTERM');
+    // Phase 3: the root waits for its child "jobs", which waits for its disposer.
+    for (let i = 0; i < 2_000 && program.supervisor.tasks().children[0]?.state !== 'stopping'; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    const tree = program.supervisor.tasks();
+    assert.deepEqual(tree.children.map((child) => [child.name, child.state]), [['jobs', 'stopping']], 'the child being disposed is still in the tree');
+    assert.equal(simulateSignal(program.supervisor, 'SIGTERM'), 143);
+    assert.equal(await program.exitCode, 143);
+    const line = logger.lines.find((text) => text.includes('exiting at once'));
+    assert.ok(line, logger.lines.join('\n'));
+    assert.match(line, /received SIGTERM again during shutdown of "api", exiting at once; still pending: 0 tasks, 1 disposer\n {2}- disposer "flushQueue" of "jobs", running for \d+ ms$/);
+    release();
+    await program.report;
+  });
+
+  it('50 000 pending tasks under 50 000 names: the forced-exit log stays within the bound', async () => {
+    const logger = recordingLogger();
+    const program = runForTest((sup) => {
+      for (let i = 0; i < 50_000; i++) sup.spawn(() => new Promise<void>(() => {}), { name: `job-${i}` });
+    }, { name: 'api', logger, signals: ['SIGTERM'], shutdownTimeout: 500 });
+    await new Promise((resolve) => setImmediate(resolve));
+    simulateSignal(program.supervisor, 'SIGTERM');
+    assert.equal(simulateSignal(program.supervisor, 'SIGTERM'), 143);
+    const line = logger.lines.find((text) => text.includes('exiting at once'))!;
+    assert.ok(line.split('\n').length <= 31, `${line.split('\n').length} lines`);
+    assert.ok(bytes(line) <= 8 * 1024);
+    assert.match(line, /still pending: 50 000 tasks\n/);
+    const rest = /… and (\d[\d ]*) more tasks under (\d[\d ]*) other names$/.exec(line);
+    assert.ok(rest, line);
+    const listed = line.split('\n').length - 2;
+    assert.equal(Number(rest[1]!.replace(/ /g, '')) + listed, 50_000);
+    await program.report; // the deadline ends it
   });
 });

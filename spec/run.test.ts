@@ -64,12 +64,14 @@ describe('run() as the process entry point', serial, () => {
       await daemon.waitFor('worker: aborted');
       const sentAt = performance.now();
       daemon.child.kill(signal);
-      const { code, stdout } = await daemon.exited(60_000);
+      const { code, stdout, stderr } = await daemon.exited(60_000);
       assert.equal(code, expected);
       // "About a second" on a quiet machine; the bound is generous for a loaded one, and far
       // below the 120 s deadline it would otherwise wait for.
       assert.ok(performance.now() - sentAt < 30_000);
       assert.doesNotMatch(stdout, /cleaned up|resource/);
+      // It says what it cut short: the task whose cleanup hangs.
+      assert.match(stderr, new RegExp(`received ${signal} again during shutdown of "fixture", exiting at once; still pending: 1 task\n  - "worker" \\(#\\d+\\), \\d+ ms old\n`));
     });
   }
 

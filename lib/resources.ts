@@ -24,6 +24,12 @@ export type DisposeKind = 'async' | 'sync' | 'adopt' | 'defer' | 'child';
 /** @internal One registered disposer. */
 export class Disposer {
   readonly id = nextId();
+  /**
+   * True while it is on its supervisor's list. A child that stops on its own leaves the list by
+   * clearing this (a tombstone, so leaving costs O(1) whatever its place), and the supervisor
+   * compacts the list once most of it is tombstones.
+   */
+  listed = true;
   constructor(
     readonly kind: DisposeKind,
     readonly name: string,

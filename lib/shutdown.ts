@@ -244,6 +244,8 @@ export async function shutdownSequence(
   // microtask queue, 10 000 nested children would descend 10 000 frames deep in one call stack.
   await undefined;
   for (let disposer = sup._disposers.pop(); disposer !== undefined; disposer = sup._disposers.pop()) {
+    if (!disposer.listed) continue; // a child that stopped on its own and left
+    disposer.listed = false;
     const calledAt = performance.now();
     let outcome: ShutdownDisposeMessage['outcome'] = 'disposed';
     let failure: unknown;

@@ -119,6 +119,8 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
   _tasks: Task[] = [];
   /** @internal Resources, callbacks and children, newest last. */
   _disposers: Disposer[] = [];
+  /** @internal How many entries of `_disposers` are children that left since the last compaction. */
+  _departed = 0;
   /** @internal Set when phase 3 begins: from then on nothing more can be registered. */
   _disposing = false;
   /** @internal Failures kept for the report, in order. */
@@ -520,18 +522,26 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
     if (this._options.dumpSignal !== undefined) unsubscribeDump(this, this._options.dumpSignal);
     // Stopped on its own: leave the parent's list so per-request children do not pile up.
     const parent = this._parent;
-    const siblings = parent?._disposers;
-    if (parent !== undefined && siblings !== undefined && this._entry !== undefined) {
-      const index = siblings.lastIndexOf(this._entry);
-      if (index >= 0) {
-        siblings.splice(index, 1);
-        // The parent will not dispose this child, so it will not collect its report: while the
-        // parent is shutting down (this child's failure may be why), its errors go up now, or
-        // they would be missing from the report of the shutdown they caused.
-        if (parent._state !== RUNNING && parent._state !== STOPPED) for (const error of this._errors) parent._errors.push(error);
-      }
+    const entry = this._entry;
+    if (parent !== undefined && entry !== undefined && entry.listed) {
+      entry.listed = false;
+      parent._childLeft();
+      // The parent will not dispose this child, so it will not collect its report: while the
+      // parent is shutting down (this child's failure may be why), its errors go up now, or
+      // they would be missing from the report of the shutdown they caused.
+      if (parent._state !== RUNNING && parent._state !== STOPPED) for (const error of this._errors) parent._errors.push(error);
     }
     this._entry = undefined;
+  }
+
+  /**
+   * @internal A child left the list on its own. The list is compacted once more than half of it
+   * has left: each departure costs O(1) amortized, however many children come and go.
+   */
+  _childLeft(): void {
+    if (++this._departed <= 32 || this._departed * 2 <= this._disposers.length) return;
+    this._disposers = this._disposers.filter((disposer) => disposer.listed);
+    this._departed = 0;
   }
 
   /** @internal Called by a task once it has settled (its state is already final). */

@@ -57,7 +57,7 @@ export function taskTree(sup: Supervisor, now = performance.now()): SupervisorTr
       children.push(node);
       pending.push([child, node.children as SupervisorTree[]]);
     };
-    for (const disposer of parent._disposers) if (disposer.kind === 'child') visit(disposer.value as Supervisor);
+    for (const disposer of parent._disposers) if (disposer.kind === 'child' && disposer.listed) visit(disposer.value as Supervisor);
     // The child its parent's disposal is waiting for has left the list, and is still stopping.
     const inDisposal = parent._inDisposal?.child;
     if (inDisposal !== undefined) visit(inDisposal);
@@ -173,7 +173,7 @@ export function formatCutShort(sup: Supervisor, budget = new PrintBudget()): str
       if (inDisposal.child !== undefined) stack.push(inDisposal.child);
       else disposals.push(`  - disposer "${inDisposal.name}" of "${next.name}", running for ${Math.round(now - inDisposal.calledAt)} ms`);
     }
-    for (const disposer of next._disposers) if (disposer.kind === 'child') stack.push(disposer.value as Supervisor);
+    for (const disposer of next._disposers) if (disposer.kind === 'child' && disposer.listed) stack.push(disposer.value as Supervisor);
   }
   if (tasks.length === 0 && disposals.length === 0) return '';
   tasks.sort((a, b) => a.id - b.id);

@@ -54,6 +54,29 @@ describe('a delivered report does not change', () => {
   });
 });
 
+describe('children that come and go', guard, () => {
+  it('100 000 per-request children stopping in creation order leave the parent\'s list compacted, and the rest still dispose last-in-first-out', async () => {
+    const order: string[] = [];
+    const root = new Supervisor({ signals: false, logger: false });
+    const kept: Supervisor[] = [];
+    const requests: Supervisor[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      const child = root.child({ name: `request-${i}` });
+      if (i % 25_000 === 0) {
+        child.defer(() => void order.push(child.name));
+        kept.push(child);
+      } else requests.push(child);
+    }
+    for (const request of requests) await request.shutdown(); // oldest first: the worst case for a list scanned from its end
+    // Leaving costs O(1): a tombstone each, and the list is compacted once most of it has left.
+    assert.ok(root._disposers.length <= 64 + kept.length, `${root._disposers.length} entries left on the list`);
+    assert.deepEqual(root.tasks().children.map((child) => child.name), kept.map((child) => child.name));
+    const report = await root.shutdown();
+    assert.equal(report.exitCode, 0);
+    assert.deepEqual(order, kept.map((child) => child.name).reverse());
+  });
+});
+
 describe('nesting at any depth', guard, () => {
   it('10 000 nested children: the tree, its printout and the shutdown fit the stack, and the report is complete', async () => {
     const root = new Supervisor({ signals: false, logger: false });

@@ -22,6 +22,8 @@ import { gitCommit } from './lib/provenance.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TIMEOUT_MS = 200;
+/** Where the tasks' wait ends: the deadline less the disposal reserve (a fifth of 200 ms). */
+const TASKS_DEADLINE_MS = TIMEOUT_MS - Math.min(2_000, TIMEOUT_MS / 5);
 
 if (process.argv[2] === '--measure') {
   await measure(process.argv[3], Number(process.argv[4]), process.argv[5]);
@@ -155,7 +157,7 @@ for (const major of majors) {
   for (let run = 0; run < runs; run++) for (const n of w7.keys()) w7.get(n).push(await once(node, 'W7', n));
 
   const lines = [`### Node ${version}`, ''];
-  lines.push('W5: overshoot past the 200 ms deadline (ms, median of runs; min … max), and what stderr received.', '');
+  lines.push(`W5: overshoot past the 200 ms deadline (ms, median of runs; min … max; negative when the shutdown ended before it: tasks are waited for until ${TASKS_DEADLINE_MS} ms, the deadline less the disposal reserve, and the disposers had nothing to do), and what stderr received.`, '');
   lines.push('| N | variant | overshoot ms | min … max | shutdown ms | stderr lines | stderr bytes |', '| ---: | --- | ---: | --- | ---: | ---: | ---: |');
   for (const n of W5_SIZES) {
     for (const [variant, label] of W5_VARIANTS) {
@@ -168,11 +170,14 @@ for (const major of majors) {
   const shutdown = (variant, n) => median(w5.get(`${variant}/${n}`).map((s) => s.shutdownMs));
   const overshoot = (variant, n) => median(w5.get(`${variant}/${n}`).map((s) => s.overshootMs));
   const loggerRatio = Math.max(...W5_SIZES.map((n) => shutdown('default', n) / shutdown('logger-false', n)));
-  const growth = overshoot('logger-false', 1_000_000) / Math.max(overshoot('logger-false', 10_000), 0.1);
+  // Growth of the work done past the tasks' deadline (the overshoot can be negative: with the
+  // disposal reserve, a shutdown whose disposers have nothing to do ends before the deadline).
+  const pastTasksDeadline = (n) => shutdown('logger-false', n) - TASKS_DEADLINE_MS;
+  const growth = pastTasksDeadline(1_000_000) / Math.max(pastTasksDeadline(10_000), 0.1);
   const checks = [
     [`default logger shutdown <= 1.1x logger: false (worst N)`, `${fmt(loggerRatio, 3)}x`, loggerRatio <= 1.1],
     ['logger: false overshoot at N = 100 000 <= 50 ms', `${fmt(overshoot('logger-false', 100_000), 1)} ms`, overshoot('logger-false', 100_000) <= 50],
-    ['overshoot grows no faster than N from 10 000 to 1 000 000 (ratio <= 100)', `${fmt(growth, 1)}x for 100x the tasks`, growth <= 100],
+    [`time past the tasks' deadline (${TASKS_DEADLINE_MS} ms) grows no faster than N from 10 000 to 1 000 000 (ratio <= 100)`, `${fmt(pastTasksDeadline(10_000), 1)} ms to ${fmt(pastTasksDeadline(1_000_000), 1)} ms: ${fmt(growth, 1)}x for 100x the tasks`, growth <= 100],
     ['stderr at N = 1 000 000 within the bound (about 30 lines, 8 KB)', `${fmt(median(w5.get('default/1000000').map((s) => s.stderrLines)))} lines, ${fmt(median(w5.get('default/1000000').map((s) => s.stderrBytes)))} bytes`, median(w5.get('default/1000000').map((s) => s.stderrBytes)) <= 8 * 1024],
   ];
   lines.push('', '| target | measured | met |', '| --- | --- | --- |');

@@ -196,7 +196,7 @@ export async function shutdownSequence(
   const reserve = Math.min(disposeReserve, shutdownTimeout / 5);
   const tasksDeadline = deadline.at === Infinity || reserve === 0 ? deadline : new Deadline(deadline.at - reserve);
   const errors = sup._errors;
-  const stragglers: Straggler[] = [];
+  let stragglers: Straggler[] = [];
 
   // Phase 1: shutdown begins; tasks still run through the drain delay and onShutdown.
   const abortReason = sup._beginStopping(cause, reason, signal);
@@ -229,7 +229,9 @@ export async function shutdownSequence(
     // cancelled are gone by now: only those still pending are stuck.
     const pendingTasks = sup._pendingTasks();
     if (pendingTasks.length > 0) {
-      append(stragglers, pendingTasks);
+      // A fresh array this shutdown owns: a million stragglers need not be copied.
+      if (stragglers.length === 0) stragglers = pendingTasks;
+      else append(stragglers, pendingTasks);
       const log = stuckTaskReport(sup, pendingTasks, budget);
       if (log !== undefined) sup._log('warn', log);
     }

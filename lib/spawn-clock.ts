@@ -76,6 +76,22 @@ export function ageOf(id: number, now: number): number {
  * merging runs once per quarter-capacity new checkpoints at most (once per half a second or so
  * at the densest, since checkpoints are at least a millisecond apart).
  */
+/**
+ * @internal The ages of tasks whose ids are `sortedIds` (increasing), as of `now`, in one walk
+ * over the checkpoints: O(n + checkpoints), for a report of a million stragglers.
+ */
+export function agesOf(sortedIds: ArrayLike<number>, now: number): number[] {
+  const ages = new Array<number>(sortedIds.length);
+  let checkpoint = 0;
+  for (let i = 0; i < sortedIds.length; i++) {
+    const id = sortedIds[i] as number;
+    while (checkpoint + 1 < ids.length && (ids[checkpoint + 1] as number) <= id) checkpoint++;
+    const spawnedAt = ids.length === 0 ? now : ((firsts[checkpoint] as number) + (lasts[checkpoint] as number)) / 2;
+    ages[i] = Math.max(0, Math.round(now - spawnedAt));
+  }
+  return ages;
+}
+
 function merge(now: number): void {
   for (let factor = 1; ids.length > capacity - (capacity >> 2); factor *= 2) {
     let kept = 0;

@@ -45,6 +45,7 @@ import { asyncDisposeSymbol } from './ponyfill.js';
 import { Disposer, disposerForAdopt, disposerForDefer, disposerForUse } from './resources.js';
 import { type Deadline, type ShutdownCause, type ShutdownReport, type Straggler, shutdownSequence, timedOut } from './shutdown.js';
 import { type SignalSubscriber, holdProcess, releaseProcess, subscribe, subscribeDump, unsubscribe, unsubscribeDump } from './signals.js';
+import { agesOf } from './spawn-clock.js';
 import { RUNNING, type SpawnOptions, Task, type TaskFunction, type TaskOwner, type TaskState } from './task.js';
 
 /**
@@ -500,12 +501,23 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
 
   /** @internal The tasks still pending, oldest first. */
   _pendingTasks(): Straggler[] {
-    const now = performance.now();
-    const list: Straggler[] = [];
-    for (const task of this._tasks) list.push({ id: task.id, name: task.name, ageMs: task._age(now) });
-    list.sort((a, b) => a.id - b.id);
+    // Oldest first. The registry is in spawn order but for the holes settled tasks left, filled
+    // from its end: sorting an array that is mostly in order is close to one pass.
+    const tasks = this._tasks.slice();
+    let sorted = true;
+    for (let i = 1; i < tasks.length && sorted; i++) sorted = (tasks[i - 1] as Task).id < (tasks[i] as Task).id;
+    if (!sorted) tasks.sort((a, b) => a.id - b.id);
+    const ids = new Float64Array(tasks.length);
+    for (let i = 0; i < tasks.length; i++) ids[i] = (tasks[i] as Task).id;
+    const ages = agesOf(ids, performance.now());
+    const list = new Array<Straggler>(tasks.length);
+    for (let i = 0; i < tasks.length; i++) {
+      const task = tasks[i] as Task;
+      list[i] = { id: task.id, name: task.name, ageMs: ages[i] as number };
+    }
     return list;
   }
+
 
   /** @internal Phase 4. */
   _stopped(): void {

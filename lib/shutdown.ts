@@ -162,7 +162,9 @@ class Deadline {
   /** Resolves with what `promise` resolves to, or `timedOut` once the deadline has passed; rejects as it does. */
   race<T>(promise: PromiseLike<T>): Promise<T | typeof timedOut> {
     if (this.at === Infinity) return Promise.resolve(promise);
-    this.#expired ??= new Promise((resolve) => {
+    // Past the deadline already (a child its parent reaches late): no timer, so that a hundred
+    // such children do not wait a timer's turn each, one after the other.
+    this.#expired ??= performance.now() >= this.at ? Promise.resolve(timedOut) : new Promise((resolve) => {
       this.#timer = new LongTimeout(this.at, () => resolve(timedOut));
     });
     return Promise.race([promise, this.#expired]);
@@ -232,7 +234,7 @@ export async function shutdownSequence(
       // A fresh array this shutdown owns: a million stragglers need not be copied.
       if (stragglers.length === 0) stragglers = pendingTasks;
       else append(stragglers, pendingTasks);
-      const log = stuckTaskReport(sup, pendingTasks, budget);
+      const log = sup._options.logger === undefined ? undefined : stuckTaskReport(sup, pendingTasks, budget);
       if (log !== undefined) sup._log('warn', log);
     }
   }

@@ -551,10 +551,18 @@ export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber 
    * has left: each departure costs O(1) amortized, however many children come and go.
    */
   _childLeft(): void {
-    if (++this._departed <= 32 || this._departed * 2 <= this._disposers.length) return;
-    this._disposers = this._disposers.filter((disposer) => disposer.listed);
+    this._departed++;
+    const disposers = this._disposers;
+    // The usual case, a scope that ends before anything is registered after it: it was the last.
+    while (disposers.length > 0 && !(disposers.at(-1) as Disposer).listed) {
+      disposers.pop();
+      this._departed--;
+    }
+    if (this._departed <= 32 || this._departed * 2 <= disposers.length) return;
+    this._disposers = disposers.filter((disposer) => disposer.listed);
     this._departed = 0;
   }
+
 
   /** @internal Called by a task once it has settled (its state is already final). */
   taskSettled(task: Task, error: unknown): void {

@@ -1,6 +1,8 @@
 // What is printed stays bounded at any size, with the counts right; what is reported stays
 // complete. These tests assert line and byte counts, never times (a generous hang guard only).
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { Supervisor } from '../lib/index.js';
 import { PrintBudget, groupByName } from '../lib/print-budget.js';
@@ -162,5 +164,34 @@ describe('a forced exit says what it cut short', { timeout: 30_000 }, () => {
     const listed = line.split('\n').length - 2;
     assert.equal(Number(rest[1]!.replace(/ /g, '')) + listed, 50_000);
     await program.report; // the deadline ends it
+  });
+});
+
+describe('writes that do not hold up the exit', { timeout: 120_000 }, () => {
+  it('stderr a pipe whose reader stalls: 100 000 stuck tasks, and the daemon has exited, its whole log written, before the reader reads a byte', async () => {
+    const file = fileURLToPath(new URL('./fixtures/stuck-daemon.js', import.meta.url));
+    // The daemon's stderr goes to a reader that sleeps 3 s before it reads anything; the shell
+    // says when the daemon has exited. Order, not time: "exit=124" must come while the reader
+    // still sleeps, so before any of the log, which must then be complete.
+    const script = `"${process.execPath}" "${file}" 2> >(sleep 3; cat >&2); echo "exit=$?"`;
+    const child = spawn('bash', ['-c', script], { env: { ...process.env, TASKS: '100000', SELF_TERM: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let errWhenExited: string | undefined;
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      if (errWhenExited === undefined && out.includes('exit=')) errWhenExited = err;
+    });
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+    const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    try {
+      await new Promise((resolve) => child.once('close', resolve));
+    } finally {
+      clearTimeout(guard);
+    }
+    assert.match(out, /ready\nexit=124\n/);
+    assert.equal(errWhenExited, '', 'the daemon exited before its log reader read anything');
+    assert.match(err, /"stuck" stopped in .*100000 stragglers.*exit code 124\n$/, 'the summary line is the last thing written');
+    assert.ok(bytes(err) <= 9 * 1024, `${bytes(err)} bytes`);
   });
 });

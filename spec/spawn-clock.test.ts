@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { Supervisor } from '../lib/index.js';
-import { ageOf, checkpointCount, noteSpawn } from '../lib/spawn-clock.js';
+import { ageOf, agesOf, checkpointCount, noteSpawn } from '../lib/spawn-clock.js';
 
 const realNow = performance.now;
 let fakeNow = 0;
@@ -64,23 +64,9 @@ function checkAges(spawnedAt: Map<number, number>, stride = 1): { checked: numbe
   return { checked, worst };
 }
 
-// First, with the real clock: the simulated scenarios below move the clock far ahead.
+// First, with the real clock: the simulated scenarios below move the clock far ahead. Task ids
+// only grow, and the clock relies on it: the real tasks first, then the made-up ids from 1e9 up.
 describe('spawn clock, with the real clock', { timeout: 60_000 }, () => {
-  it('dates every task of a turn by the first spawn of that turn, and later turns later', async () => {
-    const first = nextId++;
-    noteSpawn(first);
-    const sameTurn = nextId++;
-    noteSpawn(sameTurn);
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    const later = nextId++;
-    noteSpawn(later);
-    const now = performance.now();
-    const ageFirst = ageOf(first, now);
-    assert.equal(ageOf(sameTurn, now), ageFirst, 'one clock read for the whole turn');
-    assert.ok(ageFirst >= 55, `first task is about 60 ms old (${ageFirst})`);
-    assert.ok(ageOf(later, now) < ageFirst - 40, 'a later turn has its own checkpoint');
-  });
-
   it("through the public API: a stuck task's age in sup.tasks() and in the report is its real age", async () => {
     const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 50, disposeReserve: 0 });
     const before = sup.spawn(() => new Promise((resolve) => setTimeout(resolve, 1)), { name: 'brief' });
@@ -97,6 +83,21 @@ describe('spawn clock, with the real clock', { timeout: 60_000 }, () => {
     const straggler = report.stragglers.find((task) => task.name === 'stuck')!;
     const reportedAge = performance.now() - spawnedAt;
     assert.ok(straggler.ageMs <= reportedAge + 2 && straggler.ageMs >= trueAge - 2, `reported ${straggler.ageMs} ms, between ${trueAge} and ${reportedAge} ms`);
+  });
+
+  it('dates every task of a turn by the first spawn of that turn, and later turns later', async () => {
+    const first = nextId++;
+    noteSpawn(first);
+    const sameTurn = nextId++;
+    noteSpawn(sameTurn);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const later = nextId++;
+    noteSpawn(later);
+    const now = performance.now();
+    const ageFirst = ageOf(first, now);
+    assert.equal(ageOf(sameTurn, now), ageFirst, 'one clock read for the whole turn');
+    assert.ok(ageFirst >= 55, `first task is about 60 ms old (${ageFirst})`);
+    assert.ok(ageOf(later, now) < ageFirst - 40, 'a later turn has its own checkpoint');
   });
 });
 
@@ -135,6 +136,9 @@ describe('spawn clock: the age of every task, from a bounded list of checkpoints
         assert.ok(checkpointCount() <= 2048, `${checkpointCount()} checkpoints`);
       }
       checkAges(spawnedAt);
+      // The one-walk form a report of many stragglers uses gives the same ages.
+      const ids = [...spawnedAt.keys()];
+      assert.deepEqual(agesOf(ids, fakeNow), ids.map((id) => ageOf(id, fakeNow)));
     }
   });
 

@@ -85,9 +85,10 @@ const rankedRestarts = 64;
 export function restartPolicy(options: SpawnOptions): RestartPolicy | undefined {
   const { restart, maxRestarts, within, backoff } = options;
   if (restart === undefined || restart === 'never') {
-    for (const [name, value] of [['maxRestarts', maxRestarts], ['within', within], ['backoff', backoff]] as const) {
-      if (value !== undefined) throw invalidArgValue(`spawn options.${name}`, "given only with restart: 'on-failure' or 'always'", value);
-    }
+    // Checked one by one: this runs on every spawn with options, and a list of pairs would be an allocation each time.
+    if (maxRestarts !== undefined) throw onlyWithRestart('maxRestarts', maxRestarts);
+    if (within !== undefined) throw onlyWithRestart('within', within);
+    if (backoff !== undefined) throw onlyWithRestart('backoff', backoff);
     return undefined;
   }
   if (restart !== 'on-failure' && restart !== 'always') {
@@ -99,6 +100,10 @@ export function restartPolicy(options: SpawnOptions): RestartPolicy | undefined 
     within: checkWithin(within),
     delay: checkBackoff(backoff),
   };
+}
+
+function onlyWithRestart(name: string, value: unknown): TypeError {
+  return invalidArgValue(`spawn options.${name}`, "given only with restart: 'on-failure' or 'always'", value);
 }
 
 /** @internal A task with a restart policy: the same handle across runs. */

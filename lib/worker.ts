@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import { invalidArgType } from './errors.js';
 import { type GracePeriodOptions, startGracePeriod } from './graceful.js';
+import { SHUTDOWN_MESSAGE } from './messages.js';
 
 /**
  * Options for {@link stopWorker}.
@@ -43,7 +44,7 @@ export function stopWorker(worker: Worker, options?: StopWorkerOptions): Promise
   const grace = startGracePeriod(options, 'stopWorker', ['timeout', 'message']);
   if (worker.threadId === -1) return Promise.resolve(); // already exited
   const exited = once(worker, 'exit').then(() => undefined);
-  worker.postMessage(options?.message ?? 'shutdown');
+  worker.postMessage(options?.message ?? SHUTDOWN_MESSAGE);
   return grace
     .wait(exited, () => {
       void worker.terminate();

@@ -138,8 +138,12 @@ describe('closeServer, in this process', guard, () => {
     }
   });
 
-  it('resolves at once for a server that is not listening', async () => {
-    await closeServer(http.createServer());
+  it('resolves at once for a server that is not listening, and leaves it closed', async () => {
+    const server = http.createServer();
+    const listenersBefore = server.listenerCount('request') + server.listenerCount('connection');
+    assert.equal(await closeServer(server), undefined);
+    assert.equal(server.listening, false);
+    assert.equal(server.listenerCount('request') + server.listenerCount('connection'), listenersBefore, 'nothing left attached');
   });
 
   it('closes HTTP/2 sessions with GOAWAY after their streams finish', async () => {

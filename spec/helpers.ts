@@ -1,5 +1,10 @@
 // Small pieces the specs share: a controllable promise, a logger that records, and a bounded wait.
-import type { Logger } from '../lib/index.js';
+import { type Logger, Supervisor } from '../lib/index.js';
+
+/** A root supervisor that neither listens to signals nor logs: what most specs need. */
+export function quiet(options: ConstructorParameters<typeof Supervisor>[0] = {}): Supervisor {
+  return new Supervisor({ signals: false, logger: false, ...options });
+}
 
 export interface Deferred<T> {
   readonly promise: Promise<T>;

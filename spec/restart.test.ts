@@ -3,13 +3,10 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RestartLimitError, Supervisor, type Task, type TaskRestartMessage, channels } from '../lib/index.js';
-import { aborted, deferred, recordingLogger } from './helpers.js';
+import { aborted, deferred, quiet, recordingLogger } from './helpers.js';
 
 const guard = { timeout: 30_000 };
 
-function quiet(options: ConstructorParameters<typeof Supervisor>[0] = {}): Supervisor {
-  return new Supervisor({ signals: false, logger: false, ...options });
-}
 
 /** Collects what the restart channel publishes while `body` runs. */
 async function recordRestarts<T>(body: (restarts: TaskRestartMessage[]) => Promise<T>): Promise<T> {

@@ -168,9 +168,13 @@ describe('run() in this process', { timeout: 60_000 }, () => {
     assert.match(logger.lines.at(-1)!, /"inline" stopped in/);
   });
 
-  it('exitWhenDone with no main shuts down at once', async () => {
-    const report = await run(undefined, { signals: false, exit: false, logger: false, exitWhenDone: true });
+  it('exitWhenDone with no main shuts down at once: the shutdown has begun when run() returns', async () => {
+    const program = runForTest(undefined, { signals: false, logger: false, exitWhenDone: true });
+    assert.equal(program.supervisor.state, 'stopping', 'begun within the call');
+    const report = await program.report;
     assert.equal(report.cause, 'shutdown');
+    assert.deepEqual([report.cancelled, report.stragglers.length, report.errors.length, report.exitCode], [0, 0, 0, 0]);
+    assert.equal(await program.exitCode, 0);
   });
 });
 

@@ -2,13 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Supervisor, SupervisorClosedError } from '../lib/index.js';
-import { aborted, deferred, flush, recordingLogger } from './helpers.js';
+import { aborted, deferred, flush, quiet, recordingLogger } from './helpers.js';
 
 const guard = { timeout: 60_000 };
 
-function quiet(options: ConstructorParameters<typeof Supervisor>[0] = {}): Supervisor {
-  return new Supervisor({ signals: false, logger: false, ...options });
-}
 
 describe('resources (as AsyncDisposableStack)', guard, () => {
   it('use() returns the resource, prefers Symbol.asyncDispose, and looks the method up once', async () => {

@@ -3,13 +3,10 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Supervisor } from '../lib/index.js';
 import { formatTree } from '../lib/task-tree.js';
-import { aborted, deferred } from './helpers.js';
+import { aborted, deferred, quiet } from './helpers.js';
 
 const guard = { timeout: 30_000 };
 
-function quiet(options: ConstructorParameters<typeof Supervisor>[0] = {}): Supervisor {
-  return new Supervisor({ signals: false, logger: false, ...options });
-}
 
 describe('sup.tasks()', guard, () => {
   it('lists pending tasks with id, name, state, age and shield, and child supervisors as a tree', async () => {

@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Supervisor, type Task } from '../lib/index.js';
-import { aborted, deferred, flush, recordingLogger } from './helpers.js';
+import { aborted, deferred, flush, quiet, recordingLogger } from './helpers.js';
 
 const guard = { timeout: 30_000 };
 
-function quiet(options: ConstructorParameters<typeof Supervisor>[0] = {}): Supervisor {
-  return new Supervisor({ signals: false, logger: false, ...options });
-}
 
 describe('Task', guard, () => {
   it('is registered from spawn until it settles, and leaves at once', async () => {

@@ -99,7 +99,7 @@ class ChildInit {
  * console.log(report.cancelled, report.exitCode);             // 1 0
  * ```
  */
-export class Supervisor implements AsyncDisposable, TaskOwner, SignalSubscriber {
+export class Supervisor implements AsyncDisposable {
   /**
    * Resolves with the report once shutdown has finished, however it began. Never rejects.
    *

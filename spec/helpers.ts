@@ -1,5 +1,24 @@
 // Small pieces the specs share: a controllable promise, a logger that records, and a bounded wait.
+import { after, before } from 'node:test';
 import { type Logger, Supervisor } from '../lib/index.js';
+
+/**
+ * Records every unhandledRejection and uncaughtException raised while the file's tests run (the
+ * listeners come and go with the file's `before` and `after` hooks), for asserting there was none.
+ */
+export function recordUnexpected(): unknown[] {
+  const unexpected: unknown[] = [];
+  const onUnexpected = (error: unknown) => void unexpected.push(error);
+  before(() => {
+    process.on('unhandledRejection', onUnexpected);
+    process.on('uncaughtException', onUnexpected);
+  });
+  after(() => {
+    process.off('unhandledRejection', onUnexpected);
+    process.off('uncaughtException', onUnexpected);
+  });
+  return unexpected;
+}
 
 /** A root supervisor that neither listens to signals nor logs: what most specs need. */
 export function quiet(options: ConstructorParameters<typeof Supervisor>[0] = {}): Supervisor {

@@ -2,12 +2,13 @@
 // as it was thrown, every log line is written, and no operation on a user's value can throw
 // out of supervise (issue 12, cases 4 to 9).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { format, inspect } from 'node:util';
 import { Supervisor } from '../lib/index.js';
 import { runForTest } from '../lib/testing.js';
 import type { Logger } from '../lib/index.js';
+import { recordUnexpected } from './helpers.js';
 
 /** A logger that formats its arguments as console.error does (util.format, which inspects objects). */
 function consoleLikeLogger(): Logger & { readonly lines: string[] } {
@@ -38,16 +39,7 @@ function hostileValues(): { readonly label: string; readonly value: unknown }[] 
   ];
 }
 
-const unexpected: unknown[] = [];
-const onUnexpected = (error: unknown) => void unexpected.push(error);
-before(() => {
-  process.on('unhandledRejection', onUnexpected);
-  process.on('uncaughtException', onUnexpected);
-});
-after(() => {
-  process.off('unhandledRejection', onUnexpected);
-  process.off('uncaughtException', onUnexpected);
-});
+const unexpected = recordUnexpected();
 
 describe('hostile values thrown by tasks', () => {
   for (const { label, value } of hostileValues()) {

@@ -18,11 +18,12 @@
 // JSON per line) instead.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { type ShutdownReport, Supervisor, SupervisorClosedError } from '../lib/index.js';
 import { runForTest, simulateSignal } from '../lib/testing.js';
+import { recordUnexpected } from './helpers.js';
 
 type Hostile =
   | 'error'
@@ -338,16 +339,7 @@ function registered(register: () => unknown): boolean {
   }
 }
 
-const unexpected: unknown[] = [];
-const onUnexpected = (error: unknown) => void unexpected.push(error);
-before(() => {
-  process.on('unhandledRejection', onUnexpected);
-  process.on('uncaughtException', onUnexpected);
-});
-after(() => {
-  process.off('unhandledRejection', onUnexpected);
-  process.off('uncaughtException', onUnexpected);
-});
+const unexpected = recordUnexpected();
 
 const watchedEvents = ['SIGINT', 'SIGTERM', 'message', 'uncaughtException', 'unhandledRejection', 'beforeExit', 'exit', 'warning'] as const;
 function processState(): string {

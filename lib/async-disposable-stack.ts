@@ -20,9 +20,8 @@ import { suppress } from './suppressed-error.js';
  *
  * @example
  * ```ts
- * import { asyncDisposeSymbol } from './ponyfill.js';
  * class Connection implements AsyncDisposable {
- *   async [asyncDisposeSymbol](): Promise<void> { console.log('closed'); }
+ *   async [Symbol.asyncDispose](): Promise<void> { console.log('closed'); }   // asyncDisposeSymbol
  * }
  * { await using conn = new Connection(); } // closed
  * ```
@@ -70,8 +69,8 @@ async function disposeResources(resources: unknown[]): Promise<void> {
  *
  * @example
  * ```ts
- * import { AsyncDisposableStackPonyfill } from './ponyfill.js';
- * const stack = new AsyncDisposableStackPonyfill();
+ * import { AsyncDisposableStack } from 'supervise';   // this class on Node 20 and 22
+ * const stack = new AsyncDisposableStack();
  * stack.defer(async () => console.log('second'));
  * stack.use({ async [Symbol.asyncDispose]() { console.log('first'); } });
  * await stack.disposeAsync(); // first, then second

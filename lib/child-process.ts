@@ -9,9 +9,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, readdirSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { invalidArgType } from './errors.js';
-import { type GracePeriodOptions, startGracePeriod } from './graceful.js';
+import { type AdapterSpec, type GracePeriod, type GracePeriodOptions, beginStop, defineWith, hasMethods, pollUntil } from './graceful.js';
 import { checkSignalName, signalNumber } from './signals.js';
 
 /**
@@ -19,7 +18,12 @@ import { checkSignalName, signalNumber } from './signals.js';
  *
  * @example
  * ```ts
- * sup.adopt(child, (c) => stopChildProcess(c, { signal: 'SIGINT', timeout: 3_000 }));
+ * import { spawn } from 'node:child_process';
+ * import { Supervisor, stopChildProcess, type StopChildProcessOptions } from 'supervise';
+ * const sup = new Supervisor();
+ * const options: StopChildProcessOptions = { signal: 'SIGINT', timeout: 3_000 };
+ * sup.adopt(spawn('sleep', ['60']), stopChildProcess.with(options));
+ * await sup.shutdown();   // SIGINT, and SIGKILL if it still runs 3 s later
  * ```
  */
 export interface StopChildProcessOptions extends GracePeriodOptions {
@@ -32,6 +36,18 @@ export interface StopChildProcessOptions extends GracePeriodOptions {
   readonly group?: boolean;
 }
 
+const adapter: AdapterSpec<StopChildProcessOptions> = {
+  name: 'stopChildProcess',
+  argument: 'child',
+  expected: 'a ChildProcess',
+  accepts: (value) => hasMethods(value, 'kill', 'once'),
+  options: ['timeout', 'signal', 'group'],
+  checkOptions(options, what) {
+    if (options.signal !== undefined) checkSignalName(options.signal, `${what}.signal`);
+    if (options.group !== undefined && typeof options.group !== 'boolean') throw invalidArgType(`${what}.group`, 'a boolean', options.group);
+  },
+};
+
 /** How often a process group is checked for members once its leader has exited. */
 const groupPollMs = 25;
 
@@ -40,43 +56,63 @@ const groupPollMs = 25;
  * group, every member) has exited; at once if it already had.
  *
  * @example
- * ```ts
+ * ```ts no_run
  * import { spawn } from 'node:child_process';
  * import { Supervisor, stopChildProcess } from 'supervise';
  * const sup = new Supervisor();
- * const ffmpeg = sup.adopt(spawn('ffmpeg', args, { detached: true }), stopChildProcess);
+ * const ffmpeg = sup.adopt(spawn('ffmpeg', ['-i', 'in.mp4', 'out.webm'], { detached: true }), stopChildProcess);
  * ```
  * @throws TypeError for a value that is not a ChildProcess, or a bad option.
  */
 export function stopChildProcess(child: ChildProcess, options?: StopChildProcessOptions): Promise<void> {
-  if (typeof child !== 'object' || child === null || typeof (child as ChildProcess).kill !== 'function' || typeof (child as ChildProcess).once !== 'function') {
-    throw invalidArgType('stopChildProcess(child)', 'a ChildProcess', child);
-  }
-  const grace = startGracePeriod(options, 'stopChildProcess', ['timeout', 'signal', 'group']);
-  const signal = checkSignalName(options?.signal ?? 'SIGTERM', 'stopChildProcess options.signal');
-  if (options?.group !== undefined && typeof options.group !== 'boolean') throw invalidArgType('stopChildProcess options.group', 'a boolean', options.group);
+  const { grace, options: checked } = beginStop(adapter, child, options);
+  const signal = checked.signal ?? 'SIGTERM';
   const pid = child.pid;
   if (pid === undefined) return Promise.resolve();
   // A detached child leads a group whose id is its pid. Once it has exited, that group lives on
   // while any member does (Linux reuses no pid that names a live group), and is stopped the same.
   const gone = hasExited(child);
-  const group = options?.group ?? (gone ? groupRuns(pid) : leadsOwnGroup(pid));
+  const group = checked.group ?? (gone ? groupRuns(pid) : leadsOwnGroup(pid));
   if (gone && !group) return Promise.resolve();
-  const target = group ? -pid : pid;
+  return stop(child, pid, group, signal, grace);
+}
 
-  const exited = hasExited(child) ? Promise.resolve() : once(child, 'exit').then(() => undefined);
-  const polling = { done: false };
-  const stopped = group ? exited.then(() => groupGone(pid, polling)) : exited;
+export declare namespace stopChildProcess {
+  /**
+   * `stopChildProcess` with options, for `adopt`. The options are checked here, at the call, not
+   * at shutdown; reports name the disposer `stopChildProcess`.
+   *
+   * @example
+   * ```ts
+   * import { spawn } from 'node:child_process';
+   * import { Supervisor, stopChildProcess } from 'supervise';
+   * const sup = new Supervisor();
+   * sup.adopt(spawn('sleep', ['60']), stopChildProcess.with({ signal: 'SIGINT', timeout: 3_000 }));
+   * await sup.shutdown();
+   * ```
+   * @throws TypeError when `options` is not an object, or an option is unknown (the closest name
+   * is suggested) or of the wrong type; RangeError when `timeout` is out of range.
+   */
+  function withOptions(options: StopChildProcessOptions): (child: ChildProcess) => Promise<void>;
+  export { withOptions as with };
+}
+
+defineWith(stopChildProcess, adapter);
+
+async function stop(child: ChildProcess, pid: number, group: boolean, signal: NodeJS.Signals, grace: GracePeriod): Promise<void> {
+  const target = group ? -pid : pid;
+  const exited = hasExited(child) ? Promise.resolve() : once(child, 'exit');
+  const polling = new AbortController();
+  const stopped = group ? exited.then(() => pollUntil(() => !groupRuns(pid), groupPollMs, polling.signal)) : exited;
   send(target, signal);
-  return grace
-    .wait(stopped, () => {
+  try {
+    await grace.wait(stopped, () => {
       send(target, 'SIGKILL');
       return `forced: SIGKILL to ${group ? 'process group' : 'pid'} ${pid} after ${signal}`;
-    })
-    .then(() => undefined)
-    .finally(() => {
-      polling.done = true; // a forced stop's last wait is over: no poll may keep the process alive
     });
+  } finally {
+    polling.abort(); // a forced stop's last wait is over: no poll may keep the process alive
+  }
 }
 
 function hasExited(child: ChildProcess): boolean {
@@ -90,11 +126,6 @@ function send(target: number, signal: NodeJS.Signals): void {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
   }
-}
-
-/** Resolves once no process of the group `pgid` is left running, or once `polling.done` is set. */
-async function groupGone(pgid: number, polling: { done: boolean }): Promise<void> {
-  while (!polling.done && groupRuns(pgid)) await sleep(groupPollMs);
 }
 
 /**

@@ -27,10 +27,9 @@
  * @module
  */
 import type { Server as NetServer } from 'node:net';
-import { invalidArgType } from './errors.js';
-import { type GracePeriodOptions, startGracePeriod } from './graceful.js';
+import { type AdapterSpec, type GracePeriod, type GracePeriodOptions, beginStop, defineWith, hasMethods } from './graceful.js';
 import { ServerDrain } from './http-drain.js';
-import { checkKnownKeys, checkTimeout } from './options.js';
+import { checkTimeout } from './option-checks.js';
 import { onAdopt } from './resources.js';
 
 /**
@@ -38,7 +37,12 @@ import { onAdopt } from './resources.js';
  *
  * @example
  * ```ts
- * sup.adopt(server, closeServer.with({ timeout: 5_000, idleGrace: 1_000 }));
+ * import http from 'node:http';
+ * import { Supervisor, closeServer, type CloseServerOptions } from 'supervise';
+ * const sup = new Supervisor();
+ * const options: CloseServerOptions = { timeout: 5_000, idleGrace: 1_000 };
+ * sup.adopt(http.createServer((req, res) => res.end('hello')), closeServer.with(options)).listen(0, '127.0.0.1');
+ * await sup.shutdown();   // drains, then closes: at most 5 s
  * ```
  */
 export interface CloseServerOptions extends GracePeriodOptions {
@@ -54,7 +58,15 @@ export interface CloseServerOptions extends GracePeriodOptions {
 
 /** What a keep-alive client needs between two requests, with a wide margin: see benchmarks/RESULTS.md. */
 const defaultIdleGrace = 1_000;
-const knownOptions = ['timeout', 'idleGrace'] as const;
+
+const adapter: AdapterSpec<CloseServerOptions> = {
+  name: 'closeServer',
+  argument: 'server',
+  expected: 'a net.Server (or an http, https or http2 server)',
+  accepts: isServer,
+  options: ['timeout', 'idleGrace'],
+  checkOptions: (options, what) => void checkTimeout(options.idleGrace, defaultIdleGrace, `${what}.idleGrace`),
+};
 
 const drains = new WeakMap<NetServer, ServerDrain>();
 
@@ -63,7 +75,7 @@ const drains = new WeakMap<NetServer, ServerDrain>();
  * before the deadline of the supervisor shutdown that calls it.
  *
  * @example
- * ```ts
+ * ```ts no_run
  * import http from 'node:http';
  * import { Supervisor, closeServer } from 'supervise';
  * const sup = new Supervisor({ drainDelay: 5_000 });
@@ -77,44 +89,50 @@ const drains = new WeakMap<NetServer, ServerDrain>();
  * are), or an option is unknown or of the wrong type; RangeError when a number is out of range.
  */
 export function closeServer(server: NetServer, options?: CloseServerOptions): Promise<void> {
-  if (!isServer(server)) throw invalidArgType('closeServer(server)', 'a net.Server (or an http, https or http2 server)', server);
-  const idleGrace = checkOptions(options, 'closeServer: options');
-  const grace = startGracePeriod(options, 'closeServer', knownOptions);
+  const { grace, options: checked } = beginStop(adapter, server, options);
   let drain = drains.get(server);
-  if (drain === undefined) drains.set(server, (drain = new ServerDrain(server, idleGrace, false)));
-  const watchedDrain = drain;
-  const closed = stopAccepting(server);
-  watchedDrain.begin();
-  return grace
-    .wait(closed, () => watchedDrain.destroyAll())
-    .then(() => undefined)
-    .finally(() => {
-      watchedDrain.end();
-      if (!watchedDrain.watched) drains.delete(server);
-    });
+  if (drain === undefined) drains.set(server, (drain = new ServerDrain(server, checked.idleGrace ?? defaultIdleGrace, false)));
+  return drainAndClose(server, drain, grace);
 }
 
-/**
- * `closeServer` with options, for `adopt`: `sup.adopt(server, closeServer.with({ timeout: 5_000 }))`.
- * Unlike a wrapping arrow function, it still watches the server's connections from adoption.
- * The options are checked here, at the call, not at shutdown.
- *
- * @example
- * ```ts
- * sup.adopt(http.createServer(app), closeServer.with({ timeout: 5_000, idleGrace: 2_000 }));
- * ```
- * @throws TypeError when an option is unknown or of the wrong type; RangeError when out of range.
- */
-closeServer.with = function withOptions(options: CloseServerOptions): (server: NetServer) => Promise<void> {
-  const idleGrace = checkOptions(options, 'closeServer.with(options)');
-  checkTimeout(options.timeout, undefined, 'closeServer.with(options): options.timeout');
-  const close = (server: NetServer) => closeServer(server, options);
-  Object.defineProperty(close, onAdopt, { value: (server: unknown) => watch(server, idleGrace) });
-  Object.defineProperty(close, 'name', { value: 'closeServer' }); // the disposer's name in reports
-  return close;
-};
+export declare namespace closeServer {
+  /**
+   * `closeServer` with options, for `adopt`. Unlike a wrapping arrow function, it still watches
+   * the server's connections from adoption, and reports name it `closeServer`. The options are
+   * checked here, at the call, not at shutdown.
+   *
+   * @example
+   * ```ts
+   * import http from 'node:http';
+   * import { Supervisor, closeServer } from 'supervise';
+   * const sup = new Supervisor();
+   * sup.adopt(http.createServer(), closeServer.with({ timeout: 5_000, idleGrace: 2_000 })).listen(0, '127.0.0.1');
+   * await sup.shutdown();
+   * ```
+   * @throws TypeError when `options` is not an object, or an option is unknown (the closest name
+   * is suggested) or of the wrong type; RangeError when a number is out of range.
+   */
+  function withOptions(options: CloseServerOptions): (server: NetServer) => Promise<void>;
+  export { withOptions as with };
+}
+
+defineWith(closeServer, adapter, (disposer, options) => {
+  const idleGrace = options.idleGrace ?? defaultIdleGrace;
+  Object.defineProperty(disposer, onAdopt, { value: (server: unknown) => watch(server, idleGrace) });
+});
 
 Object.defineProperty(closeServer, onAdopt, { value: (server: unknown) => watch(server, defaultIdleGrace) });
+
+async function drainAndClose(server: NetServer, drain: ServerDrain, grace: GracePeriod): Promise<void> {
+  const closed = stopAccepting(server);
+  drain.begin();
+  try {
+    await grace.wait(closed, () => drain.destroyAll());
+  } finally {
+    drain.end();
+    if (!drain.watched) drains.delete(server);
+  }
+}
 
 /** From adoption: track the server's connections, so that the drain knows every one of them. */
 function watch(server: unknown, idleGrace: number): void {
@@ -143,24 +161,7 @@ function stopAccepting(server: NetServer): Promise<void> {
 
 function keepIdleConnections(): void {}
 
-/** Checks `options` (at the call, not at shutdown) and returns the idle grace. */
-function checkOptions(options: CloseServerOptions | undefined, what: string): number {
-  if (options === undefined) return defaultIdleGrace;
-  if (typeof options !== 'object' || options === null) throw invalidArgType(what, 'an object', options);
-  checkKnownKeys(options, knownOptions, what);
-  return checkTimeout(options.idleGrace, defaultIdleGrace, `${what}.idleGrace`);
-}
-
 /** A net.Server by its shape: what the drain calls on it, so a look-alike fails at the call, not mid-drain. */
 function isServer(value: unknown): value is NetServer {
-  if (typeof value !== 'object' || value === null) return false;
-  const server = value as NetServer;
-  return (
-    typeof server.close === 'function' &&
-    typeof server.listen === 'function' &&
-    typeof server.on === 'function' &&
-    typeof server.prependListener === 'function' &&
-    typeof server.removeListener === 'function' &&
-    typeof server.getConnections === 'function'
-  );
+  return hasMethods(value, 'close', 'listen', 'on', 'prependListener', 'removeListener', 'getConnections');
 }

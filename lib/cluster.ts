@@ -1,15 +1,14 @@
 /**
- * `stopCluster`: shuts down a `node:cluster` primary's workers. Each worker is sent the
- * `'shutdown'` message (a worker whose root supervisor listens to signals shuts down gracefully
- * on it, as it would on SIGINT), the primary waits for every worker to exit, and SIGKILLs what
+ * `stopCluster`: shuts down a `node:cluster` primary's workers. Each worker is sent
+ * {@link SHUTDOWN_MESSAGE}, `'shutdown'` (a worker whose root supervisor listens to signals shuts
+ * down gracefully on it, as it would on SIGINT), the primary waits for every worker to exit, and SIGKILLs what
  * is left at the deadline. A message rather than a signal: on Ctrl-C the workers already got
  * SIGINT from the terminal, and a second signal would force them.
  *
  * @module
  */
 import type { Cluster, Worker } from 'node:cluster';
-import { invalidArgType } from './errors.js';
-import { type GracePeriodOptions, startGracePeriod } from './graceful.js';
+import { type AdapterSpec, type GracePeriod, type GracePeriodOptions, beginStop, defineWith } from './graceful.js';
 import { SHUTDOWN_MESSAGE } from './messages.js';
 
 /**
@@ -17,19 +16,31 @@ import { SHUTDOWN_MESSAGE } from './messages.js';
  *
  * @example
  * ```ts
- * sup.adopt(cluster, (c) => stopCluster(c, { timeout: 20_000 }));
+ * import cluster from 'node:cluster';
+ * import { Supervisor, stopCluster, type StopClusterOptions } from 'supervise';
+ * const sup = new Supervisor();
+ * const options: StopClusterOptions = { timeout: 20_000 };
+ * sup.adopt(cluster, stopCluster.with(options));
  * ```
  */
 export interface StopClusterOptions extends GracePeriodOptions {}
 
+const adapter: AdapterSpec<StopClusterOptions> = {
+  name: 'stopCluster',
+  argument: 'cluster',
+  expected: 'the node:cluster module, in the primary process',
+  accepts: (value) => typeof value === 'object' && value !== null && typeof (value as Cluster).fork === 'function' && (value as Cluster).isPrimary,
+  options: ['timeout'],
+};
+
 /**
- * Asks every live worker of `cluster` to shut down (the `'shutdown'` message to each worker still
- * connected), waits for them, and kills the rest at the deadline. Resolves once every worker has
- * exited. Stop re-forking workers first: check
- * `sup.signal.aborted` in your `'exit'` handler.
+ * Asks every live worker of `cluster` to shut down (the {@link SHUTDOWN_MESSAGE} to each worker
+ * still connected), waits for them, and kills the rest at the deadline. Resolves once every
+ * worker has exited. Stop re-forking workers first: check `sup.signal.aborted` in your `'exit'`
+ * handler.
  *
  * @example
- * ```ts
+ * ```ts no_run
  * import cluster from 'node:cluster';
  * import { Supervisor, run, stopCluster } from 'supervise';
  * if (cluster.isPrimary) {
@@ -38,28 +49,49 @@ export interface StopClusterOptions extends GracePeriodOptions {}
  *   cluster.on('exit', () => { if (!sup.signal.aborted) cluster.fork(); });
  *   sup.adopt(cluster, stopCluster);
  * } else {
- *   await run(serve);   // a worker: its supervisor shuts down on 'shutdown' and on signals
+ *   // A worker: its supervisor shuts down on 'shutdown' and on signals.
+ *   await run(async (sup) => { sup.spawn((signal) => new Promise((resolve) => signal.addEventListener('abort', resolve))); });
  * }
  * ```
- * @throws TypeError when `cluster` is not the `node:cluster` module of a primary.
+ * @throws TypeError when `cluster` is not the `node:cluster` module of a primary, or for a bad option.
  */
 export function stopCluster(cluster: Cluster, options?: StopClusterOptions): Promise<void> {
-  if (typeof cluster !== 'object' || cluster === null || typeof cluster.fork !== 'function' || !cluster.isPrimary) {
-    throw invalidArgType('stopCluster(cluster)', 'the node:cluster module, in the primary process', cluster);
-  }
-  const grace = startGracePeriod(options, 'stopCluster');
+  const { grace } = beginStop(adapter, cluster, options);
+  return stopWorkers(cluster, grace);
+}
+
+export declare namespace stopCluster {
+  /**
+   * `stopCluster` with options, for `adopt`. The options are checked here, at the call, not at
+   * shutdown; reports name the disposer `stopCluster`.
+   *
+   * @example
+   * ```ts
+   * import cluster from 'node:cluster';
+   * import { Supervisor, stopCluster } from 'supervise';
+   * const sup = new Supervisor({ shutdownTimeout: 30_000 });
+   * sup.adopt(cluster, stopCluster.with({ timeout: 20_000 }));
+   * ```
+   * @throws TypeError when `options` is not an object, or an option is unknown (the closest name
+   * is suggested) or of the wrong type; RangeError when `timeout` is out of range.
+   */
+  function withOptions(options: StopClusterOptions): (cluster: Cluster) => Promise<void>;
+  export { withOptions as with };
+}
+
+defineWith(stopCluster, adapter);
+
+async function stopWorkers(cluster: Cluster, grace: GracePeriod): Promise<void> {
   const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined && !worker.isDead());
   // Not events.once(): it would reject on the worker's first 'error' event and stop the wait
   // while the workers still run.
   const exited = Promise.all(workers.map((worker) => new Promise((resolve) => worker.once('exit', resolve))));
   for (const worker of workers) ask(worker);
-  return grace
-    .wait(exited, () => {
-      const left = workers.filter((worker) => !worker.isDead());
-      for (const worker of left) worker.process.kill('SIGKILL');
-      return `forced: SIGKILL to ${left.length} cluster worker(s)`;
-    })
-    .then(() => undefined);
+  await grace.wait(exited, () => {
+    const left = workers.filter((worker) => !worker.isDead());
+    for (const worker of left) worker.process.kill('SIGKILL');
+    return `forced: SIGKILL to ${left.length} cluster worker(s)`;
+  });
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * What supervise publishes on `node:diagnostics_channel`, for tracing, metrics and tests.
  *
- * Every channel is named `supervise:*`, and each is published only when someone subscribes
+ * Every channel is named `supervise:*` (`channels` has the names), and each is published only when someone subscribes
  * (`hasSubscribers`): a process that subscribes to none pays one property read per spawn and
  * settle, and allocates nothing. A subscriber runs synchronously inside supervise, like every
  * diagnostics_channel subscriber; one that throws does not break the supervisor: Node catches the
@@ -28,30 +28,10 @@
  * ```
  * @module
  */
-import diagnosticsChannel from 'node:diagnostics_channel';
-import type { ShutdownCause, ShutdownReport } from './shutdown.js';
+import type { ShutdownCause, ShutdownReport } from './report.js';
 import type { Supervisor } from './supervisor.js';
 import type { Task, TaskState } from './task.js';
 
-/**
- * The names of supervise's channels, to subscribe with `diagnostics_channel.subscribe`.
- *
- * @example
- * ```ts
- * import diagnostics_channel from 'node:diagnostics_channel';
- * import { channels } from 'supervise';
- * diagnostics_channel.subscribe(channels.shutdownEnd, (message) => console.log((message as ShutdownEndMessage).report));
- * ```
- */
-export const channels = Object.freeze({
-  taskSpawn: 'supervise:task:spawn',
-  taskSettle: 'supervise:task:settle',
-  taskRestart: 'supervise:task:restart',
-  shutdownStart: 'supervise:shutdown:start',
-  shutdownPhase: 'supervise:shutdown:phase',
-  shutdownDispose: 'supervise:shutdown:dispose',
-  shutdownEnd: 'supervise:shutdown:end',
-} as const);
 
 /**
  * On `supervise:task:spawn`: a task was registered; its function runs right after.
@@ -194,11 +174,3 @@ export interface ShutdownEndMessage {
   readonly supervisor: Supervisor;
   readonly report: ShutdownReport;
 }
-
-/** @internal */ export const taskSpawnChannel = diagnosticsChannel.channel(channels.taskSpawn);
-/** @internal */ export const taskSettleChannel = diagnosticsChannel.channel(channels.taskSettle);
-/** @internal */ export const taskRestartChannel = diagnosticsChannel.channel(channels.taskRestart);
-/** @internal */ export const shutdownStartChannel = diagnosticsChannel.channel(channels.shutdownStart);
-/** @internal */ export const shutdownPhaseChannel = diagnosticsChannel.channel(channels.shutdownPhase);
-/** @internal */ export const shutdownDisposeChannel = diagnosticsChannel.channel(channels.shutdownDispose);
-/** @internal */ export const shutdownEndChannel = diagnosticsChannel.channel(channels.shutdownEnd);

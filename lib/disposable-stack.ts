@@ -9,9 +9,8 @@ import { suppress } from './suppressed-error.js';
  *
  * @example
  * ```ts
- * import { disposeSymbol } from './ponyfill.js';
  * class Lock implements Disposable {
- *   [disposeSymbol](): void { console.log('released'); }
+ *   [Symbol.dispose](): void { console.log('released'); }   // disposeSymbol
  * }
  * { using lock = new Lock(); } // released
  * ```
@@ -78,8 +77,8 @@ function disposeResources(resources: unknown[]): void {
  *
  * @example
  * ```ts
- * import { DisposableStackPonyfill } from './ponyfill.js';
- * const stack = new DisposableStackPonyfill();
+ * import { DisposableStack } from 'supervise';   // this class on Node 20 and 22
+ * const stack = new DisposableStack();
  * stack.defer(() => console.log('second'));
  * stack.adopt('handle', (h) => console.log('first', h));
  * stack.dispose(); // first handle, then second

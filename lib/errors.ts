@@ -19,7 +19,7 @@ import { inspect } from 'node:util';
  * const sup = new Supervisor({ signals: false });
  * await sup.shutdown();
  * try { sup.spawn(async () => {}); } catch (error) {
- *   console.log(error instanceof SupervisorClosedError, error.code); // true 'ERR_SUPERVISOR_CLOSED'
+ *   if (error instanceof SupervisorClosedError) console.log(error.code); // ERR_SUPERVISOR_CLOSED
  * }
  * ```
  */
@@ -36,7 +36,7 @@ export class SupervisorClosedError extends ReferenceError {
  * @example
  * ```ts
  * import { RestartLimitError, Supervisor } from 'supervise';
- * const sup = new Supervisor({ signals: false, onTaskError: 'ignore' });
+ * const sup = new Supervisor({ signals: false, onTaskError: 'ignore', logger: false });
  * const task = sup.spawn(() => 'done', { restart: 'always', maxRestarts: 2, backoff: () => 0 });
  * await Promise.resolve(task).catch((error) => console.log(error instanceof RestartLimitError, task.restarts)); // true 2
  * ```

@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
-import { maxTimeoutMs } from './long-timeout.js';
+import { debuglog } from 'node:util';
+import { invalidArgType, invalidArgValue } from './errors.js';
+import { checkFiniteMs, checkKnownKeys, checkTimeout } from './option-checks.js';
 import { validateSignals } from './signals.js';
 import type { Task } from './task.js';
 
@@ -131,6 +132,7 @@ export interface ResolvedOptions {
   readonly forceOnSecondSignal: boolean;
   readonly onTaskError: TaskErrorPolicy;
   readonly logger: Logger | undefined;
+  /** Given, or `NODE_DEBUG=supervise`. */
   readonly captureSpawnSites: boolean;
   readonly dumpSignal: NodeJS.Signals | undefined;
 }
@@ -148,8 +150,6 @@ const rootOnly: Record<(typeof rootOnlyOptionNames)[number], string> = {
   dumpSignal: "the root's dump signal prints the whole tree, this child included",
   captureSpawnSites: "a child captures spawn sites when its root does",
 };
-
-/** The largest delay `setTimeout` honours; beyond it Node fires after 1 ms. */
 
 /** @internal Resolves the options of a root supervisor. */
 export function resolveRootOptions(options: SupervisorOptions | undefined): ResolvedOptions {
@@ -169,7 +169,7 @@ export function resolveRootOptions(options: SupervisorOptions | undefined): Reso
     forceOnSecondSignal: secondSignal === 'force',
     onTaskError: checkPolicy(given.onTaskError, 'shutdown'),
     logger: checkLogger(given.logger, console),
-    captureSpawnSites: checkBoolean(given.captureSpawnSites, false, 'options.captureSpawnSites'),
+    captureSpawnSites: checkBoolean(given.captureSpawnSites, false, 'options.captureSpawnSites') || debuglog('supervise').enabled,
     dumpSignal: checkDumpSignal(given.dumpSignal, signals),
   };
 }
@@ -210,74 +210,6 @@ function checkName(name: unknown, fallback: string): string {
   return name;
 }
 
-/** @internal Checks a timeout in milliseconds: 0 to 2^31 - 1, or Infinity for no deadline. */
-export function checkTimeout<F extends number | undefined>(value: unknown, fallback: F, what = 'options.shutdownTimeout'): number | F {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw invalidArgType(what, 'a number of milliseconds', value);
-  if (value === Infinity) return value;
-  if (!(value >= 0 && value <= maxTimeoutMs)) throw outOfRange(what, `>= 0 and <= ${maxTimeoutMs} (or Infinity)`, value);
-  return value;
-}
-
-/** @internal The options `spawn` knows. */
-export const spawnOptionNames = ['name', 'shield', 'restart', 'maxRestarts', 'within', 'backoff'] as const;
-
-/**
- * @internal `checkKnownKeys` for `spawn`'s options, cheap enough for the hot path: a `for...in`
- * over a small literal allocates nothing (V8 serves it from the object's shape), where
- * `Object.keys` makes an array on every spawn. Inherited keys are skipped, as `Object.keys` would.
- */
-export function checkSpawnOptionKeys(options: object): void {
-  for (const key in options) {
-    switch (key) {
-      case 'name':
-      case 'shield':
-      case 'restart':
-      case 'maxRestarts':
-      case 'within':
-      case 'backoff':
-        continue;
-    }
-    if (Object.hasOwn(options, key)) checkKnownKeys(options, spawnOptionNames, 'spawn options');
-  }
-}
-
-/**
- * @internal Refuses keys an options object does not know, naming the closest known one: a typo
- * such as `idleGrase` would otherwise be ignored without a word (TypeScript only catches it in
- * an object literal).
- */
-export function checkKnownKeys(options: object, known: readonly string[], what: string): void {
-  for (const key of Object.keys(options)) {
-    if (known.includes(key)) continue;
-    const closest = closestName(key, known);
-    throw invalidArgValue(`${what}.${key}`, `one of the known options (${known.join(', ')})${closest ? `; did you mean ${closest}?` : ''}`, key);
-  }
-}
-
-/** The known name at the smallest edit distance from `name`, if it is close enough to be a typo. */
-function closestName(name: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
-  for (const candidate of known) {
-    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) (best = candidate), (bestDistance = distance);
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
-}
-
 function checkDumpSignal(value: unknown, signals: readonly NodeJS.Signals[]): NodeJS.Signals | undefined {
   if (value === undefined) return undefined;
   const [signal] = validateSignals([value], 'options.dumpSignal') as [NodeJS.Signals];
@@ -291,14 +223,6 @@ function checkReserve(value: unknown, fallback: number): number {
 
 function checkDelay(value: unknown): number {
   return checkFiniteMs(value, 0, 'options.drainDelay');
-}
-
-/** `checkTimeout` for a wait that must end: Infinity is refused, and the message does not offer it. */
-function checkFiniteMs(value: unknown, fallback: number, what: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw invalidArgType(what, 'a number of milliseconds', value);
-  if (!(value >= 0 && value <= maxTimeoutMs)) throw outOfRange(what, `>= 0 and <= ${maxTimeoutMs}`, value);
-  return value;
 }
 
 function checkBoolean(value: unknown, fallback: boolean, what: string): boolean {

@@ -29,8 +29,9 @@ const globals: Partial<Pick<typeof globalThis, 'AsyncDisposableStack' | 'Disposa
  *
  * @example
  * ```ts
- * import { nativeDisposables } from './ponyfill.js';
- * console.log(nativeDisposables); // false on Node 20 and 22, true on Node 24
+ * import { AsyncDisposableStack } from 'supervise';
+ * // The runtime's own constructor where there is one: false on Node 20 and 22, true on Node 24 and later
+ * console.log(AsyncDisposableStack === globalThis.AsyncDisposableStack);
  * ```
  */
 export const nativeDisposables: boolean =

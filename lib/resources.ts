@@ -54,6 +54,51 @@ export class Disposer {
   }
 }
 
+/**
+ * @internal A supervisor's disposers, newest last. A child that stops on its own leaves by
+ * clearing its `listed` flag; the list is compacted once more than half of it has left, so each
+ * departure costs O(1) amortized, however many children come and go.
+ */
+export class DisposerList {
+  #list: Disposer[] = [];
+  /** How many entries are children that left since the last compaction. */
+  #departed = 0;
+
+  /** Every entry, newest last; a child that left is still there, unlisted, until compaction. */
+  get entries(): readonly Disposer[] {
+    return this.#list;
+  }
+
+  add(disposer: Disposer): void {
+    this.#list.push(disposer);
+  }
+
+  /** The newest disposer still listed, taken off the list; undefined when none is left. */
+  take(): Disposer | undefined {
+    for (let disposer = this.#list.pop(); disposer !== undefined; disposer = this.#list.pop()) {
+      if (!disposer.listed) continue; // a child that stopped on its own and left
+      disposer.listed = false;
+      return disposer;
+    }
+    return undefined;
+  }
+
+  /** `disposer`, a child's entry, leaves the list. */
+  leave(disposer: Disposer): void {
+    disposer.listed = false;
+    this.#departed++;
+    const list = this.#list;
+    // The usual case, a scope that ends before anything is registered after it: it was the last.
+    while (list.length > 0 && !(list.at(-1) as Disposer).listed) {
+      list.pop();
+      this.#departed--;
+    }
+    if (this.#departed <= 32 || this.#departed * 2 <= list.length) return;
+    this.#list = list.filter((entry) => entry.listed);
+    this.#departed = 0;
+  }
+}
+
 /** @internal Builds the disposer for `use(value)`, or returns undefined for null and undefined. */
 export function disposerForUse(value: unknown): Disposer | undefined {
   if (value === null || value === undefined) return undefined;

@@ -26,50 +26,30 @@
  *
  * @module
  */
-import { debuglog } from 'node:util';
-import { SupervisorClosedError, invalidArgType, loggable, summarize } from './errors.js';
-import { type RestartPolicy, RestartingTask, restartPolicy, runWithRestarts } from './restart.js';
-import {
-  type ChildOptions,
-  type ResolvedOptions,
-  type SupervisorOptions,
-  checkSpawnOptionKeys,
-  resolveChildOptions,
-  resolveRootOptions,
-} from './options.js';
-import { stoppedByMessage, subscribeMessages, unsubscribeMessages } from './messages.js';
-import { taskSettleChannel, taskSpawnChannel } from './diagnostics.js';
-import { type SupervisorTree, formatCutShort, formatTree, taskTree } from './task-tree.js';
-import type { PrintBudget } from './print-budget.js';
+import { taskSettleChannel, taskSpawnChannel } from './channels.js';
+import type { InDisposal, RunHooks, ShutdownStats, SupervisorCore } from './core.js';
+import { SupervisorClosedError, invalidArgType } from './errors.js';
+import { recordFailure, taskFailed } from './failure-policy.js';
+import { CANCELLING, DISPOSING, DRAINING, type Phase, RUNNING, STOPPED, type SupervisorState, phaseNames, stateOf } from './lifecycle.js';
+import { type ChildOptions, type ResolvedOptions, type SupervisorOptions, resolveChildOptions, resolveRootOptions } from './options.js';
 import { asyncDisposeSymbol } from './ponyfill.js';
-import { Disposer, disposerForAdopt, disposerForDefer, disposerForUse } from './resources.js';
-import { type Deadline, type ShutdownCause, type ShutdownReport, type Straggler, shutdownSequence, timedOut } from './shutdown.js';
-import { type SignalSubscriber, holdProcess, releaseProcess, subscribe, subscribeDump, unsubscribe, unsubscribeDump } from './signals.js';
-import { agesOf } from './spawn-clock.js';
-import { RUNNING, type SpawnOptions, Task, type TaskFunction, type TaskOwner, type TaskState } from './task.js';
+import type { PrintBudget } from './print-budget.js';
+import type { ShutdownCause, ShutdownReport } from './report.js';
+import { Disposer, DisposerList, disposerForAdopt, disposerForDefer, disposerForUse } from './resources.js';
+import { TaskRegistry } from './registry.js';
+import { RestartingTask, runWithRestarts } from './restart.js';
+import { RootListener } from './root-listener.js';
+import { shutdownSequence } from './shutdown.js';
+import { type RestartPolicy, type SpawnOptions, checkSpawnOptions } from './spawn-options.js';
+import { recordSpawnSite } from './spawn-sites.js';
+import { type SupervisorTree, taskTree } from './task-tree.js';
+import { Task, type TaskFunction, type TaskState } from './task.js';
 
-/**
- * Where a supervisor is in its life.
- *
- * @example
- * ```ts
- * if (sup.state === 'running') sup.spawn(work);
- * ```
- */
-export type SupervisorState = 'running' | 'stopping' | 'stopped';
-
-const debug = debuglog('supervise');
-
-/** Where tasks were spawned, kept only while spawn sites are captured, and only as long as the task lives. */
-const spawnSites = new WeakMap<Task, Error>();
+export type { SupervisorState } from './lifecycle.js';
 
 let lastFunction: unknown;
 let lastFunctionName = '';
 let lastFunctionTakesSignal = false;
-
-const STOPPING = 1;
-const STOPPED = 2;
-const stateNames: readonly SupervisorState[] = ['running', 'stopping', 'stopped'];
 
 /** How `child()` reaches the constructor without a public parameter for it. */
 class ChildInit {
@@ -110,59 +90,38 @@ export class Supervisor implements AsyncDisposable {
    */
   readonly done: Promise<ShutdownReport>;
 
-  /** @internal */ _options: ResolvedOptions;
-  /** @internal */ _parent: Supervisor | undefined;
-  /** @internal */ _root: Supervisor;
-  /** @internal */ _state = RUNNING;
-  /** @internal Until phase 2, `spawn` and `child` work: through the drain delay and onShutdown too. */
-  _acceptsWork = true;
-  /** @internal The task registry: pending tasks, each knowing its index (see `taskSettled`). */
-  _tasks: Task[] = [];
-  /** @internal Resources, callbacks and children, newest last. */
-  _disposers: Disposer[] = [];
-  /** @internal How many entries of `_disposers` are children that left since the last compaction. */
-  _departed = 0;
-  /** @internal Set when phase 3 begins: from then on nothing more can be registered. */
-  _disposing = false;
+  /** @internal */ readonly _options: ResolvedOptions;
+  /** @internal */ readonly _parent: Supervisor | undefined;
+  /** @internal */ readonly _root: Supervisor;
+  /** @internal Where it is in its life: the one field `spawn`, `use` and the shutdown read (see `lifecycle.ts`). */
+  _phase: Phase = RUNNING;
+  /** The pending tasks. */
+  readonly #registry = new TaskRegistry(this);
+  /** Resources, callbacks and children, newest last. */
+  readonly #disposers = new DisposerList();
   /** @internal Failures kept for the report, in order. */
   _errors: unknown[] = [];
-  /** @internal The task each kept failure came from, so disposal can tell one already delivered through `await task`. */
-  _failedTasks: Map<unknown, Task> | undefined = undefined;
-  /** @internal */ _controller: AbortController | undefined = undefined;
-  /** @internal The abort reason of this supervisor's shutdown, once it began. */
-  _reason: unknown = undefined;
-  /** @internal */ _cause: ShutdownCause | undefined = undefined;
-  /** @internal Resolves the shutdown's wait for the registry to empty. */
-  _onDrained: (() => void) | undefined = undefined;
-  /** @internal This supervisor's entry on its parent's list. */
-  _entry: Disposer | undefined = undefined;
-  /** @internal A listening root keeps the process alive while it has tasks. */
-  _keepsProcessAlive: boolean;
-  /** @internal */ _holdingProcess = false;
-  /** Whether this supervisor counts as busy with its root: between `#becameBusy` and `#becameIdle`. */
-  #busy = false;
-  /** @internal */ _signalsReceived = 0;
-  /** @internal The roots the signal that stopped this one stopped too (this one included): `run()` waits for them. */
-  _stoppedWith: readonly SignalSubscriber[] | undefined = undefined;
-  /** @internal On a root: how many supervisors of its tree have pending tasks. */
-  _busy = 0;
-  /** @internal On a root: called when no supervisor of its tree has a pending task (`run`'s `exitWhenDone`). */
-  _onIdle: (() => void) | undefined = undefined;
-  /** @internal Called after phase 1, before any task is cancelled (`run`'s `onShutdown`). */
-  _beforeCancel: (() => unknown) | undefined = undefined;
-  /** @internal On a root that `run()` was given an exit function: how to exit instead of `process.exit`. */
-  _exit: ((code: number) => void) | undefined = undefined;
-  /** @internal Whether spawn records where each task was spawned, for the stuck-task report. */
-  _captureSpawnSites: boolean;
-  /** @internal How long each phase of the last shutdown took, for `run()`'s summary line. */
-  _phaseDurations: { beforeCancelMs: number; tasksMs: number; disposeMs: number } | undefined = undefined;
-  /** @internal */ _children = 0;
-  /** @internal The disposer phase 3 is waiting for, if any: for the printout of a forced exit, and the tree. */
-  _inDisposal: { readonly name: string; readonly calledAt: number; readonly child: Supervisor | undefined } | undefined = undefined;
-  /** @internal How many stuck tasks the last shutdown's bounded log left out, for `run()`'s summary line. */
-  _unlisted = 0;
-  /** @internal Whether the logger has thrown already: see `_log`. */
-  _loggerFailed = false;
+  /** @internal What phase 3 is waiting for, if anything. */
+  _inDisposal: InDisposal | undefined = undefined;
+  /** @internal `run()`'s additions, on the root it makes. */
+  _hooks: RunHooks | undefined = undefined;
+  /** @internal What the last shutdown took, for `run()`'s summary line. */
+  _stats: ShutdownStats | undefined = undefined;
+  /** @internal Signals, messages and the keep-alive hold, for a root that listens. */
+  readonly _listener: RootListener | undefined;
+  /** The task each kept failure came from, so disposal can tell one already delivered through `await task`. */
+  #failedTasks: Map<unknown, Task> | undefined = undefined;
+  #controller: AbortController | undefined = undefined;
+  /** The abort reason of this supervisor's shutdown, once it began. */
+  #reason: unknown = undefined;
+  #cause: ShutdownCause | undefined = undefined;
+  /** This supervisor's entry on its parent's list. */
+  #entry: Disposer | undefined = undefined;
+  /** On a root: how many supervisors of its tree have pending tasks. */
+  #busyInTree = 0;
+  #children = 0;
+  /** Whether the logger has thrown already: see `_log`. */
+  #loggerFailed = false;
   #resolveDone!: (report: ShutdownReport) => void;
 
   /**
@@ -173,22 +132,17 @@ export class Supervisor implements AsyncDisposable {
     const init = options instanceof ChildInit ? options : undefined;
     if (init !== undefined) {
       const parent = init.parent;
-      this._options = resolveChildOptions(init.options, parent._options, ++parent._children);
+      this._options = resolveChildOptions(init.options, parent._options, ++parent.#children);
       this._parent = parent;
       this._root = parent._root;
+      this._listener = undefined;
     } else {
       this._options = resolveRootOptions(options);
       this._parent = undefined;
       this._root = this;
+      this._listener = this._options.signals.length > 0 || this._options.dumpSignal !== undefined ? new RootListener(this) : undefined;
     }
-    this._keepsProcessAlive = this._options.signals.length > 0;
-    this._captureSpawnSites = this._options.captureSpawnSites || debug.enabled;
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
-    if (this._options.dumpSignal !== undefined) subscribeDump(this, this._options.dumpSignal);
-    if (this._keepsProcessAlive) {
-      subscribe(this, this._options.signals);
-      if (stoppedByMessage()) subscribeMessages(this);
-    }
   }
 
   /**
@@ -213,7 +167,7 @@ export class Supervisor implements AsyncDisposable {
    * ```
    */
   get state(): SupervisorState {
-    return stateNames[this._state] as SupervisorState;
+    return stateOf(this._phase);
   }
 
   /**
@@ -226,7 +180,7 @@ export class Supervisor implements AsyncDisposable {
    * ```
    */
   get size(): number {
-    return this._tasks.length;
+    return this.#registry.tasks.length;
   }
 
   /**
@@ -238,10 +192,10 @@ export class Supervisor implements AsyncDisposable {
    * ```
    */
   get signal(): AbortSignal {
-    let controller = this._controller;
+    let controller = this.#controller;
     if (controller === undefined) {
-      controller = this._controller = new AbortController();
-      if (this._state !== RUNNING) controller.abort(this._reason);
+      controller = this.#controller = new AbortController();
+      if (this._phase !== RUNNING) controller.abort(this.#reason);
     }
     return controller.signal;
   }
@@ -274,50 +228,27 @@ export class Supervisor implements AsyncDisposable {
     let restart: RestartPolicy | undefined;
     if (options !== undefined) {
       if (typeof options !== 'object' || options === null) throw invalidArgType('spawn(fn, options): options', 'an object', options);
-      checkSpawnOptionKeys(options);
-      if (options.name !== undefined) {
-        if (typeof options.name !== 'string') throw invalidArgType('spawn options.name', 'a string', options.name);
-        name = options.name;
+      restart = checkSpawnOptions(options);
+      const given = options.name;
+      if (given !== undefined) {
+        if (typeof given !== 'string') throw invalidArgType('spawn options.name', 'a string', given);
+        name = given;
       }
-      if (options.shield !== undefined) {
-        if (typeof options.shield !== 'boolean') throw invalidArgType('spawn options.shield', 'a boolean', options.shield);
-        shield = options.shield;
+      const shielded = options.shield;
+      if (shielded !== undefined) {
+        if (typeof shielded !== 'boolean') throw invalidArgType('spawn options.shield', 'a boolean', shielded);
+        shield = shielded;
       }
-      restart = restartPolicy(options);
     }
-    if (!this._acceptsWork) throw this.#closed(`spawn task "${name || 'anonymous'}"`);
+    if (this._phase >= CANCELLING) throw this.#closed(`spawn task "${name || 'anonymous'}"`);
 
-    const task = restart === undefined ? new Task<T>(this, name, shield) : new RestartingTask<T>(this, name, shield, restart);
-    // Registered before `fn` runs: if `fn` starts a shutdown synchronously, the shutdown sees it.
-    const tasks = this._tasks;
-    task._index = tasks.length;
-    tasks.push(task);
-    if (tasks.length === 1) this.#becameBusy();
-    if (this._captureSpawnSites) {
-      const site = new Error(`task "${task.name}" was spawned here`);
-      Error.captureStackTrace(site, this.spawn); // start the stack at the caller of spawn
-      spawnSites.set(task, site);
-    }
+    const task = restart === undefined ? new Task<T>(this.#registry, name, shield) : new RestartingTask<T>(this.#registry, name, shield, restart);
+    this.#registry.add(task);
+    if (this._options.captureSpawnSites) recordSpawnSite(task, this.spawn);
     if (taskSpawnChannel.hasSubscribers) taskSpawnChannel.publish({ supervisor: this, task });
 
-    if (restart !== undefined) {
-      task._track(runWithRestarts(task as RestartingTask<T>, fn, takesSignal));
-      return task;
-    }
-    let result: T | PromiseLike<T>;
-    try {
-      result = takesSignal ? fn(task.signal) : (fn as () => T | PromiseLike<T>)();
-    } catch (error) {
-      task._settleSync(true, error);
-      this.taskSettled(task, error);
-      return task;
-    }
-    if (result instanceof Promise) task._track(result);
-    else if (result !== null && (typeof result === 'object' || typeof result === 'function')) this.#settleThenable(task, result);
-    else {
-      task._settleSync(false, result);
-      this.taskSettled(task, undefined);
-    }
+    if (restart !== undefined) task._track(runWithRestarts(this, task as RestartingTask<T>, fn, takesSignal));
+    else this.#registry.start(task, fn, takesSignal);
     return task;
   }
 
@@ -380,17 +311,17 @@ export class Supervisor implements AsyncDisposable {
    * ```ts
    * const storage = sup.child({ name: 'storage' });   // created first, so it stops last
    * storage.spawn(flushLoop);
-   * const http = sup.child({ name: 'http' });         // stops first: its tasks still see storage
-   * http.spawn(serve);
+   * const web = sup.child({ name: 'web' });           // stops first: its tasks still see storage
+   * web.spawn(work);
    * ```
    * @throws SupervisorClosedError once shutdown has begun.
    */
   child(options?: ChildOptions): Supervisor {
-    if (!this._acceptsWork) throw this.#closed('create a child supervisor');
+    if (this._phase >= CANCELLING) throw this.#closed('create a child supervisor');
     const child = new Supervisor(new ChildInit(this, options) as SupervisorOptions);
     const entry = new Disposer('child', child.name, child, undefined);
-    child._entry = entry;
-    this._disposers.push(entry);
+    child.#entry = entry;
+    this.#disposers.add(entry);
     return child;
   }
 
@@ -439,203 +370,78 @@ export class Supervisor implements AsyncDisposable {
     const report = await this._begin('dispose', undefined, undefined, Infinity);
     // An error the code already received by awaiting its task is not thrown at it again here
     // (the runtime would wrap the same error twice in a SuppressedError); the report keeps it.
-    const errors = report.errors.filter((error) => this._failedTasks?.get(error)?._observed() !== true);
+    const errors = report.errors.filter((error) => this.#failedTasks?.get(error)?._observed() !== true);
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, `${errors.length} errors during shutdown of supervisor "${this.name}"`);
   }
 
   /** @internal Starts the shutdown once; every later call gets the same `done`. */
   _begin(cause: ShutdownCause, reason: unknown, signal: NodeJS.Signals | undefined, deadlineAt: number, budget?: PrintBudget): Promise<ShutdownReport> {
-    if (this._state === RUNNING) shutdownSequence(this, cause, reason, signal, deadlineAt, budget).then(this.#resolveDone);
+    if (this._phase === RUNNING) void shutdownSequence(this, cause, reason, signal, deadlineAt, budget).then(this.#resolveDone);
     return this.done;
   }
 
-  /** @internal A parent's phase 3 reached this child: its report, or undefined if it missed the parent's deadline. */
-  async _shutdownFromParent(reason: unknown, signal: NodeJS.Signals | undefined, deadline: Deadline, budget: PrintBudget): Promise<ShutdownReport | undefined> {
-    // Started here, the child's own deadline is no later than the parent's, so it always reports
-    // in time; and its stuck-task log shares the parent's bound.
-    if (this._state === RUNNING) return this._begin('parent', reason, signal, deadline.at, budget);
-    const report = await deadline.race(this.done);
-    return report === timedOut ? undefined : report;
+  /** @internal Phase 1, draining. Returns the abort reason all tasks will share. */
+  _beginStopping(cause: ShutdownCause, reason: unknown): void {
+    this._phase = DRAINING;
+    this.#cause = cause;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
   }
 
-  /** @internal Phase 1. Returns the abort reason all tasks will share. */
-  _beginStopping(cause: ShutdownCause, reason: unknown, signal: NodeJS.Signals | undefined): unknown {
-    this._state = STOPPING;
-    this._cause = cause;
-    if (reason === undefined || cause === 'error') {
-      const why =
-        cause === 'signal' ? `received ${signal}`
-        : cause === 'message' ? "received a 'shutdown' message"
-        : cause === 'error' ? 'a task failed'
-        : cause === 'parent' ? 'its parent is shutting down'
-        : 'shutdown was requested';
-      reason = new DOMException(`Supervisor "${this.name}" is shutting down: ${why}`, {
-        name: 'AbortError',
-        ...(cause === 'error' ? { cause: reason } : {}),
-      });
-    }
-    this._reason = reason;
-    this._controller?.abort(reason);
-    return reason;
-  }
-
-  /** @internal Phase 2: aborts every unshielded task not yet cancelled; returns how many. */
+  /** @internal Phase 2, cancelling: no more tasks; aborts every unshielded task not yet cancelled, returns how many. */
   _cancelTasks(reason: unknown): number {
-    let count = 0;
-    // Aborting runs listeners synchronously, but a task only settles (and leaves this array) in a
-    // later microtask, so the array does not change under this loop.
-    for (const task of this._tasks) {
-      if (task._cancellable()) {
-        task._abort(reason);
-        count++;
-      }
-    }
-    return count;
+    this._phase = CANCELLING;
+    return this.#registry.cancel(reason);
   }
 
   /** @internal Resolves when no task is pending. */
   _drained(): Promise<void> {
-    return this._tasks.length === 0 ? Promise.resolve() : new Promise((resolve) => (this._onDrained = resolve));
+    return this.#registry.drained();
   }
 
-  /** @internal The tasks still pending, oldest first. */
-  _pendingTasks(): Straggler[] {
-    // Oldest first. The registry is in spawn order but for the holes settled tasks left, filled
-    // from its end: sorting an array that is mostly in order is close to one pass.
-    const tasks = this._tasks.slice();
-    let sorted = true;
-    for (let i = 1; i < tasks.length && sorted; i++) sorted = (tasks[i - 1] as Task).id < (tasks[i] as Task).id;
-    if (!sorted) tasks.sort((a, b) => a.id - b.id);
-    const ids = new Float64Array(tasks.length);
-    for (let i = 0; i < tasks.length; i++) ids[i] = (tasks[i] as Task).id;
-    const ages = agesOf(ids, performance.now());
-    const list = new Array<Straggler>(tasks.length);
-    for (let i = 0; i < tasks.length; i++) {
-      const task = tasks[i] as Task;
-      list[i] = { id: task.id, name: task.name, ageMs: ages[i] as number };
-    }
-    return list;
+  /** @internal Phase 3, disposing: nothing more can be registered. */
+  _beginDisposal(): void {
+    this._phase = DISPOSING;
   }
 
+  /** @internal The newest disposer still listed, taken off the list. */
+  _takeDisposer(): Disposer | undefined {
+    return this.#disposers.take();
+  }
 
-  /** @internal Phase 4. */
-  _stopped(): void {
-    this._state = STOPPED;
-    this._keepsProcessAlive = false;
-    if (this._holdingProcess) {
-      this._holdingProcess = false;
-      releaseProcess();
-    }
-    if (this._options.signals.length > 0) {
-      unsubscribe(this, this._options.signals);
-      unsubscribeMessages(this);
-    }
-    if (this._options.dumpSignal !== undefined) unsubscribeDump(this, this._options.dumpSignal);
+  /** @internal What phase 3 waits for now. */
+  _waitingFor(disposal: InDisposal | undefined): void {
+    this._inDisposal = disposal;
+  }
+
+  /** @internal Phase 4, stopped. */
+  _stopped(stats: ShutdownStats): void {
+    this._phase = STOPPED;
+    this._stats = stats;
+    this._listener?.detach();
     // Stopped on its own: leave the parent's list so per-request children do not pile up.
     const parent = this._parent;
-    const entry = this._entry;
+    const entry = this.#entry;
     if (parent !== undefined && entry !== undefined && entry.listed) {
-      entry.listed = false;
-      parent._childLeft();
+      parent.#disposers.leave(entry);
       // The parent will not dispose this child, so it will not collect its report: while the
       // parent is shutting down (this child's failure may be why), its errors go up now, or
       // they would be missing from the report of the shutdown they caused.
-      if (parent._state !== RUNNING && parent._state !== STOPPED) for (const error of this._errors) parent._errors.push(error);
+      if (parent._phase !== RUNNING && parent._phase !== STOPPED) for (const error of this._errors) parent._errors.push(error);
     }
-    this._entry = undefined;
+    this.#entry = undefined;
   }
 
-  /**
-   * @internal A child left the list on its own. The list is compacted once more than half of it
-   * has left: each departure costs O(1) amortized, however many children come and go.
-   */
-  _childLeft(): void {
-    this._departed++;
-    const disposers = this._disposers;
-    // The usual case, a scope that ends before anything is registered after it: it was the last.
-    while (disposers.length > 0 && !(disposers.at(-1) as Disposer).listed) {
-      disposers.pop();
-      this._departed--;
-    }
-    if (this._departed <= 32 || this._departed * 2 <= disposers.length) return;
-    this._disposers = disposers.filter((disposer) => disposer.listed);
-    this._departed = 0;
+  /** @internal `run()` makes this root its own: its hooks, set once, before anything runs. */
+  _attachRun(hooks: RunHooks): void {
+    this._hooks = hooks;
   }
 
-
-  /** @internal Called by a task once it has settled (its state is already final). */
-  taskSettled(task: Task, error: unknown): void {
-    // The registry is an array: a settled task leaves by taking the last one's place.
-    const tasks = this._tasks;
-    const index = task._index;
-    const last = tasks.pop() as Task;
-    if (last !== task) {
-      tasks[index] = last;
-      last._index = index;
-    }
-    task._index = -1;
-    if (taskSettleChannel.hasSubscribers) publishSettle(this, task, error);
-    // The failure first: becoming idle can finish a shutdown (exitWhenDone), which must not
-    // happen before the error it was started for, or would have to report, is recorded.
-    if (task._failed()) this.#taskFailed(task, error);
-    if (tasks.length === 0) this.#becameIdle();
-  }
-
-  /**
-   * A result that may be a thenable of any shape (a callable one too), treated as `await` does:
-   * `then` is read once, and a getter that throws, or a `then` that throws, rejects the task.
-   */
-  #settleThenable(task: Task, result: object): void {
-    let then: unknown;
-    try {
-      then = (result as { then?: unknown }).then;
-    } catch (error) {
-      task._settleSync(true, error);
-      this.taskSettled(task, error);
-      return;
-    }
-    if (typeof then !== 'function') {
-      task._settleSync(false, result);
-      this.taskSettled(task, undefined);
-      return;
-    }
-    task._track(new Promise((resolve, reject) => (then as (onFulfilled: unknown, onRejected: unknown) => unknown).call(result, resolve, reject)));
-  }
-
-  #keepTaskOf(error: unknown, task: Task): void {
-    (this._failedTasks ??= new Map()).set(error, task);
-  }
-
-  /**
-   * The registry went from empty to one task. Once only until it is idle again: a settle
-   * subscriber can spawn while the registry is empty in the middle of `taskSettled`.
-   */
-  #becameBusy(): void {
-    if (this.#busy) return;
-    this.#busy = true;
-    if (this._keepsProcessAlive) {
-      this._holdingProcess = true;
-      holdProcess();
-    }
-    this._root._busy++;
-  }
-
-  /** The registry emptied: release the process, end the shutdown's wait, tell the root. */
-  #becameIdle(): void {
-    if (!this.#busy) return;
-    this.#busy = false;
-    if (this._holdingProcess) {
-      this._holdingProcess = false;
-      releaseProcess();
-    }
-    const onDrained = this._onDrained;
-    if (onDrained !== undefined) {
-      this._onDrained = undefined;
-      onDrained();
-    }
-    const root = this._root;
-    if (--root._busy === 0) root._onIdle?.();
+  /** @internal Keeps `error` for the report; `task` is the task it came from, if any. */
+  _keepError(error: unknown, task?: Task): void {
+    this._errors.push(error);
+    if (task !== undefined) (this.#failedTasks ??= new Map()).set(error, task);
   }
 
   /**
@@ -649,114 +455,50 @@ export class Supervisor implements AsyncDisposable {
     try {
       logger[level](...data);
     } catch (error) {
-      if (this._loggerFailed) return;
-      this._loggerFailed = true;
+      if (this.#loggerFailed) return;
+      this.#loggerFailed = true;
       this._errors.push(error);
     }
   }
 
-  /** @internal The dump signal arrived: print the whole tree to stderr, stopping nothing. */
-  receiveDump(): void {
-    process.stderr.write(`${formatTree(this.tasks())}\n`);
+  #register(disposer: Disposer, what: string): void {
+    if (this._phase >= DISPOSING) throw this.#closed(what);
+    this.#disposers.add(disposer);
   }
 
-  /** @internal The process listener's entry point: returns true to force the process to exit. */
-  receiveSignal(signal: NodeJS.Signals, stopped: SignalSubscriber[]): boolean {
-    const count = ++this._signalsReceived;
-    if (this._state === RUNNING) {
-      stopped.push(this);
-      this._stoppedWith = stopped;
-      const hint = this._options.forceOnSecondSignal && process.stderr.isTTY ? ` (${signal === 'SIGINT' ? 'press Ctrl-C' : `send ${signal}`} again to exit at once)` : '';
-      this._log('warn', `supervise: received ${signal}, shutting down "${this.name}"${hint}`);
-      this._begin('signal', undefined, signal, Infinity);
-      return false;
-    }
-    if (count >= 2 && this._options.forceOnSecondSignal) {
-      this._log('warn', `supervise: received ${signal} again during shutdown of "${this.name}", exiting at once${formatCutShort(this)}`);
-      return true;
-    }
-    this._log('warn', `supervise: received ${signal}; "${this.name}" is already shutting down${this._options.forceOnSecondSignal ? ', send it again to exit at once' : ''}`);
-    return false;
+  /** @internal The pending tasks (for the modules that read them: the tree, the stuck-task report). */
+  get _tasks(): readonly Task[] {
+    return this.#registry.tasks;
   }
 
-  /** @internal A forced second signal: exit at once. */
-  exitNow(code: number): void {
-    if (this._exit === undefined) process.exit(code);
-    this._exit(code);
+  /** @internal The disposer list's entries, newest last. */
+  get _disposers(): readonly Disposer[] {
+    return this.#disposers.entries;
   }
 
-  /** Applies `onTaskError` to a task that rejected with something other than its cancellation. */
-  #taskFailed(task: Task, error: unknown): void {
-    const { onTaskError } = this._options;
-    if (this._state === STOPPED) {
-      this._log('error', `supervise: task "${task.name}" of "${this.name}" failed after its shutdown finished:`, loggable(error));
+  /** @internal The registry's news: a task failed. */
+  _taskFailed(task: Task, error: unknown): void {
+    taskFailed(this, task, error);
+  }
+
+  /** @internal The registry's news: it went busy, or idle. Keeps the process alive; tells the root, for `exitWhenDone`. */
+  _busyChanged(busy: boolean): void {
+    const root = this._root;
+    if (busy) {
+      this._listener?.hold();
+      root.#busyInTree++;
       return;
     }
-    const stopping = this._state !== RUNNING;
-    if (onTaskError === 'shutdown') {
-      this.#keepTaskOf(error, task);
-      this._recordFailure(error, `task "${task.name}" failed`);
-    } else if (onTaskError === 'ignore') {
-      if (stopping) (this._errors.push(error), this.#keepTaskOf(error, task));
-      else this._log('error', `supervise: task "${task.name}" of "${this.name}" failed (ignored):`, loggable(error));
-    } else {
-      if (stopping) (this._errors.push(error), this.#keepTaskOf(error, task));
-      try {
-        onTaskError(error, task);
-      } catch (callbackError) {
-        this._recordFailure(callbackError, 'onTaskError threw');
-      }
-    }
-  }
-
-  /**
-   * @internal Keeps `error` for the report and, while running, shuts down the whole tree: the
-   * root, whose shutdown reaches this supervisor in turn.
-   */
-  _recordFailure(error: unknown, what: string): void {
-    this._errors.push(error);
-    const root = this._root;
-    if (this._state !== RUNNING || root._state !== RUNNING) return;
-    this._log('error', `supervise: ${what} in "${this.name}" (${summarize(error)}); shutting down "${root.name}"`);
-    root._begin('error', error, undefined, Infinity);
-  }
-
-  /**
-   * @internal The stacks of the spawn calls of the pending tasks, by task id, when spawn sites
-   * are captured: one pass over the registry, however many tasks are stuck.
-   */
-  _spawnSites(ids: ReadonlySet<number>): Map<number, string> {
-    const sites = new Map<number, string>();
-    if (!this._captureSpawnSites || ids.size === 0) return sites;
-    for (const task of this._tasks) {
-      if (!ids.has(task.id)) continue;
-      const stack = spawnSites.get(task)?.stack;
-      if (stack === undefined) continue;
-      // The caller's frames: supervise's own (run() spawning main, say) say nothing about who spawned it.
-      const frames = stack.split('\n').slice(1).filter((frame) => !frame.includes(ownDirectory));
-      sites.set(task.id, frames.join('\n'));
-    }
-    return sites;
-  }
-
-  #register(disposer: Disposer, what: string): void {
-    if (this._disposing) throw this.#closed(what);
-    this._disposers.push(disposer);
+    this._listener?.release();
+    if (--root.#busyInTree === 0) root._hooks?.onIdle?.();
   }
 
   #closed(what: string): SupervisorClosedError {
     return new SupervisorClosedError(
-      `Cannot ${what}: supervisor "${this.name}" is ${this.state} (shutdown cause: ${this._cause ?? 'none'})`,
+      `Cannot ${what}: supervisor "${this.name}" is ${this.state}, ${phaseNames[this._phase]} (shutdown cause: ${this.#cause ?? 'none'})`,
     );
   }
 }
 
-/** Where supervise's own modules are, to leave their frames out of a spawn site. */
-const ownDirectory = new URL('./', import.meta.url).href;
-
-function publishSettle(supervisor: Supervisor, task: Task, error: unknown): void {
-  const state = task.state as Exclude<TaskState, 'running'>;
-  taskSettleChannel.publish({ supervisor, task, state, error, durationMs: task._age(performance.now()) });
-}
-
-
+/** Checked at build time: the class is what the modules below it take it for. */
+const _isCore: (sup: Supervisor) => SupervisorCore = (sup) => sup;

@@ -6,7 +6,8 @@
  * @module
  */
 import { type NameGroup, PrintBudget, describeGroup, groupByName, plural } from './print-budget.js';
-import type { Supervisor, SupervisorState } from './supervisor.js';
+import type { SupervisorCore } from './core.js';
+import type { SupervisorState } from './lifecycle.js';
 import type { Task, TaskState } from './task.js';
 
 /**
@@ -47,17 +48,17 @@ export interface SupervisorTree {
 }
 
 /** @internal The tree below `sup`, as of `now`. Iterative: any depth of nesting fits the stack. */
-export function taskTree(sup: Supervisor, now = performance.now()): SupervisorTree {
+export function taskTree(sup: SupervisorCore, now = performance.now()): SupervisorTree {
   const root = nodeOf(sup, now);
-  const pending: [Supervisor, SupervisorTree[]][] = [[sup, root.children as SupervisorTree[]]];
+  const pending: [SupervisorCore, SupervisorTree[]][] = [[sup, root.children as SupervisorTree[]]];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const [parent, children] = next;
-    const visit = (child: Supervisor) => {
+    const visit = (child: SupervisorCore) => {
       const node = nodeOf(child, now);
       children.push(node);
       pending.push([child, node.children as SupervisorTree[]]);
     };
-    for (const disposer of parent._disposers) if (disposer.kind === 'child' && disposer.listed) visit(disposer.value as Supervisor);
+    for (const disposer of parent._disposers) if (disposer.kind === 'child' && disposer.listed) visit(disposer.value as SupervisorCore);
     // The child its parent's disposal is waiting for has left the list, and is still stopping.
     const inDisposal = parent._inDisposal?.child;
     if (inDisposal !== undefined) visit(inDisposal);
@@ -66,7 +67,7 @@ export function taskTree(sup: Supervisor, now = performance.now()): SupervisorTr
 }
 
 /** One supervisor's own line of the tree: its tasks, oldest first, and an empty list for its children. */
-function nodeOf(sup: Supervisor, now: number): SupervisorTree {
+function nodeOf(sup: SupervisorCore, now: number): SupervisorTree {
   const tasks = sup._tasks.map((task: Task) => ({
     id: task.id,
     name: task.name,
@@ -161,11 +162,11 @@ function countBelow(node: SupervisorTree): { supervisors: number; tasks: number 
  * grouped by name, and the disposers being waited for; bounded as the stuck-task log is. Empty
  * when nothing is pending.
  */
-export function formatCutShort(sup: Supervisor, budget = new PrintBudget()): string {
+export function formatCutShort(sup: SupervisorCore, budget = new PrintBudget()): string {
   const now = performance.now();
   const tasks: TaskInfo[] = [];
   const disposals: string[] = [];
-  const stack: Supervisor[] = [sup];
+  const stack: SupervisorCore[] = [sup];
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
     for (const task of next._tasks) tasks.push({ id: task.id, name: task.name, state: task.state, ageMs: task._age(now), restarts: task.restarts, shielded: task.shielded });
     const inDisposal = next._inDisposal;
@@ -173,7 +174,7 @@ export function formatCutShort(sup: Supervisor, budget = new PrintBudget()): str
       if (inDisposal.child !== undefined) stack.push(inDisposal.child);
       else disposals.push(`  - disposer "${inDisposal.name}" of "${next.name}", running for ${Math.round(now - inDisposal.calledAt)} ms`);
     }
-    for (const disposer of next._disposers) if (disposer.kind === 'child' && disposer.listed) stack.push(disposer.value as Supervisor);
+    for (const disposer of next._disposers) if (disposer.kind === 'child' && disposer.listed) stack.push(disposer.value as SupervisorCore);
   }
   if (tasks.length === 0 && disposals.length === 0) return '';
   tasks.sort((a, b) => a.id - b.id);

@@ -11,7 +11,6 @@
  *
  * @module
  */
-import type { Backoff, RestartMode } from './restart.js';
 import { ageOf, noteSpawn } from './spawn-clock.js';
 
 /**
@@ -26,43 +25,6 @@ import { ageOf, noteSpawn } from './spawn-clock.js';
  * ```
  */
 export type TaskState = 'running' | 'fulfilled' | 'rejected' | 'cancelled';
-
-/**
- * Options for {@link Supervisor.spawn}.
- *
- * @example
- * ```ts
- * sup.spawn(flushMetrics, { name: 'metrics-flush', shield: true });
- * ```
- */
-export interface SpawnOptions {
-  /** Shown in logs, `report.stragglers` and errors. Default: the function's name, else `task-<id>`. */
-  readonly name?: string;
-  /**
-   * Shutdown does not abort this task's signal, but still waits for it within the deadline
-   * (aiorun's `shutdown_waits_for`). `task.cancel()` still cancels it.
-   */
-  readonly shield?: boolean;
-  /**
-   * Start the function again, with a fresh signal, when a run fails (`'on-failure'`) or ends in
-   * any way but cancellation (`'always'`), after a backoff. Never once shutdown has begun, nor
-   * after `task.cancel()`. Default: `'never'`.
-   */
-  readonly restart?: RestartMode;
-  /**
-   * With `restart`: more restarts than this within `within` ms gives up, and the last error
-   * goes to `onTaskError`. An integer >= 0, or Infinity. Default: 5.
-   */
-  readonly maxRestarts?: number;
-  /** With `restart`: the window, in milliseconds, in which `maxRestarts` is counted. Default: 60 000. */
-  readonly within?: number;
-  /**
-   * With `restart`: the wait before each restart. Default: exponential from 100 ms, doubling up
-   * to 30 s, with jitter (each wait is between half and all of that), counted over the restarts
-   * in the current `within` window, so a task that ran well for a while starts from 100 ms again.
-   */
-  readonly backoff?: Backoff;
-}
 
 /**
  * The work a supervisor runs. It receives its task's AbortSignal, which aborts when the task is
@@ -81,7 +43,6 @@ export type TaskFunction<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 
 /** @internal What a task reports to the supervisor that owns it. */
 export interface TaskOwner {
-  readonly name: string;
   taskSettled(task: Task, error: unknown): void;
 }
 
@@ -102,8 +63,8 @@ const CANCEL_REQUESTED = 8;
 const HAS_CONTROLLER = 16;
 /** The task settled synchronously: `_result` is its value or error, not a promise. */
 const SETTLED_SYNC = 32;
-/** @internal Waiting to restart: shutdown cancels it even when shielded, since no work runs. */
-export const BACKOFF = 64;
+/** Waiting to restart: shutdown cancels it even when shielded, since no work runs. */
+const BACKOFF = 64;
 /** Someone attached a rejection handler: a failure reaches them through `then`. */
 const OBSERVED = 128;
 const stateNames: readonly TaskState[] = ['running', 'fulfilled', 'rejected', 'cancelled'];
@@ -285,6 +246,11 @@ export class Task<T = unknown> implements PromiseLike<T> {
     (this._cancel as AbortController).abort(reason);
     this._cancel = undefined;
     this._flags = flags & ~HAS_CONTROLLER;
+  }
+
+  /** @internal A restart policy's wait between runs begins or ends. */
+  _setBackoff(waiting: boolean): void {
+    this._flags = waiting ? this._flags | BACKOFF : this._flags & ~BACKOFF;
   }
 
   /** @internal Cancels with a reason the caller owns; shutdown passes one shared object to every task. */

@@ -17,12 +17,13 @@
  * @example
  * ```ts
  * import assert from 'node:assert/strict';
+ * import { setTimeout as sleep } from 'node:timers/promises';
  * import { recordTimeline, runForTest, simulateSignal } from 'supervise/testing';
  *
  * const program = runForTest(async (sup) => {
- *   sup.defer(() => db.close());
- *   sup.spawn(consume, { name: 'consumer' });
- * });
+ *   sup.defer(() => console.log('database closed'));
+ *   sup.spawn((signal) => sleep(60_000, undefined, { signal }), { name: 'consumer' });
+ * }, { name: 'app', logger: false });
  * const timeline = recordTimeline(program.supervisor);
  * simulateSignal(program.supervisor, 'SIGTERM');
  * assert.equal(await program.exitCode, 0);
@@ -32,20 +33,20 @@
  */
 import assert from 'node:assert/strict';
 import diagnosticsChannel from 'node:diagnostics_channel';
-import {
-  type ShutdownDisposeMessage,
-  type ShutdownEndMessage,
-  type ShutdownPhaseMessage,
-  type ShutdownStartMessage,
-  type TaskRestartMessage,
-  type TaskSettleMessage,
-  type TaskSpawnMessage,
-  channels,
+import { channels } from './channels.js';
+import type {
+  ShutdownDisposeMessage,
+  ShutdownEndMessage,
+  ShutdownPhaseMessage,
+  ShutdownStartMessage,
+  TaskRestartMessage,
+  TaskSettleMessage,
+  TaskSpawnMessage,
 } from './diagnostics.js';
 import { invalidArgType, invalidArgValue } from './errors.js';
 import { disposeSymbol } from './ponyfill.js';
 import { type RunOptions, startRun } from './run.js';
-import type { ShutdownReport } from './shutdown.js';
+import type { ShutdownReport } from './report.js';
 import { checkSignalName, signalNumber } from './signals.js';
 import { Supervisor } from './supervisor.js';
 
@@ -58,9 +59,13 @@ import { Supervisor } from './supervisor.js';
  *
  * @example
  * ```ts
- * const sup = new Supervisor();
+ * import { Supervisor } from 'supervise';
+ * import { simulateSignal } from 'supervise/testing';
+ *
+ * const sup = new Supervisor({ logger: false });
  * simulateSignal(sup, 'SIGTERM');
- * const report = await sup.done;   // report.cause === 'signal', report.signal === 'SIGTERM'
+ * const report = await sup.done;
+ * console.log(report.cause, report.signal);   // signal SIGTERM
  * ```
  * @throws TypeError when `sup` is not a Supervisor, `signal` is not a signal name, or the root does not listen to it (or has stopped).
  */
@@ -80,9 +85,9 @@ export function simulateSignal(sup: Supervisor, signal: NodeJS.Signals = 'SIGTER
     throw invalidArgValue('simulateSignal(sup)', `a supervisor whose root is still running or stopping (root "${root.name}" has stopped, and no longer listens)`, root.name);
   }
   // A simulated signal reaches this root alone.
-  if (!root.receiveSignal(name, [])) return undefined;
+  if (root._listener?.receiveSignal(name, []) !== true) return undefined;
   const code = 128 + signalNumber(name);
-  root._exit?.(code);
+  root._hooks?.exit?.(code);
   return code;
 }
 
@@ -110,6 +115,9 @@ export interface ProgramUnderTest {
  *
  * @example
  * ```ts
+ * import assert from 'node:assert/strict';
+ * import { runForTest } from 'supervise/testing';
+ *
  * const program = runForTest(async (sup) => {
  *   sup.spawn(async () => { throw new Error('boom'); });
  * }, { logger: false });
@@ -132,6 +140,8 @@ export function runForTest(main?: (sup: Supervisor) => unknown, options: Omit<Ru
  *
  * @example
  * ```ts
+ * const timeline = recordTimeline(sup);
+ * await sup.shutdown();
  * const cancelled = timeline.events.filter((event) => event.kind === 'settle' && event.detail === 'cancelled');
  * ```
  */
@@ -157,9 +167,14 @@ export interface TimelineEvent {
  *
  * @example
  * ```ts
+ * import { Supervisor } from 'supervise';
+ * import { recordTimeline } from 'supervise/testing';
+ *
+ * const sup = new Supervisor({ name: 'app', signals: false });
  * const timeline = recordTimeline(sup);
+ * sup.defer(function closeDatabase() {});   // a disposer is named after its callback
  * await sup.shutdown();
- * timeline.assertOrder(['app: phase tasks', 'app: dispose db disposed']);
+ * timeline.assertOrder(['app: phase tasks', 'app: dispose closeDatabase disposed', 'app: stopped 0']);
  * ```
  */
 export interface Timeline extends Disposable {
@@ -183,9 +198,13 @@ export interface Timeline extends Disposable {
  *
  * @example
  * ```ts
+ * import { setTimeout as sleep } from 'node:timers/promises';
+ * import { Supervisor } from 'supervise';
+ * import { recordTimeline } from 'supervise/testing';
+ *
  * const sup = new Supervisor({ name: 'app', signals: false });
  * const timeline = recordTimeline(sup);
- * sup.spawn(async (signal) => { await once(signal, 'abort'); }, { name: 'worker' });
+ * sup.spawn((signal) => sleep(60_000, undefined, { signal }), { name: 'worker' });
  * await sup.shutdown();
  * timeline.assertOrder(['app: shutdown shutdown', 'app: settle worker cancelled', 'app: phase tasks', 'app: stopped 0']);
  * ```

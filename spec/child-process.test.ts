@@ -59,6 +59,9 @@ async function drained(started: Started): Promise<string> {
 
 const exists = pidExists;
 
+/** The timers keeping the event loop alive right now. */
+const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+
 /**
  * Whether `pid` still runs. A process that has exited but whose parent has not reaped it yet (a
  * zombie) has stopped for good; an orphan is reaped by init, which here may take a second or two,
@@ -197,7 +200,9 @@ describe('stopChildProcess', serial, () => {
     const started = await startChild({ GRANDCHILD: 'ignore' }, { detached: true });
     const grandchild = started.grandchild!;
     const sentAt = performance.now();
+    const timersBefore = timers();
     await stopChildProcess(started.child, { timeout: 300 });
+    assert.equal(timers(), timersBefore, 'no timer left behind: the group poll was aborted');
     assert.ok(performance.now() - sentAt < 10_000);
     assert.equal(started.child.exitCode, 0, 'the leader itself exited on SIGTERM');
     assert.equal(running(grandchild), false, 'the grandchild was killed with its group');
@@ -234,6 +239,29 @@ describe('stopChildProcess', serial, () => {
     assert.equal(missing.pid, undefined);
     await stopChildProcess(missing, { timeout: 60_000 });
     assert.equal(((await error)[0] as NodeJS.ErrnoException).code, 'ENOENT');
+  });
+
+  it('stopChildProcess.with(options) checks them at that call; its disposer, adopted, signals and forces as configured, named stopChildProcess', async () => {
+    const bad: [unknown, RegExp, string][] = [
+      [{ signl: 'SIGINT' }, /^stopChildProcess\.with\(options\): options\.signl must be one of the known options \(timeout, signal, group\); did you mean signal\?/, 'ERR_INVALID_ARG_VALUE'],
+      [{ signal: 'SIGNOPE' }, /^stopChildProcess\.with\(options\): options\.signal: unknown signal "SIGNOPE"/, 'ERR_UNKNOWN_SIGNAL'],
+      [{ group: 'yes' }, /^stopChildProcess\.with\(options\): options\.group must be a boolean/, 'ERR_INVALID_ARG_TYPE'],
+      [{ timeout: '1s' }, /^stopChildProcess\.with\(options\): options\.timeout must be a number/, 'ERR_INVALID_ARG_TYPE'],
+      ['SIGINT', /^stopChildProcess\.with\(options\): options must be an object/, 'ERR_INVALID_ARG_TYPE'],
+    ];
+    for (const [options, message, code] of bad) {
+      assert.throws(() => stopChildProcess.with(options as never), { message, code }, JSON.stringify(options));
+    }
+    const started = await startChild({ ON_SIGNAL: 'ignore' });
+    const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 60_000 });
+    assert.equal(sup.adopt(started.child, stopChildProcess.with({ signal: 'SIGINT', timeout: 200 })), started.child);
+    const report = await sup.shutdown();
+    assert.equal(started.child.signalCode, 'SIGKILL');
+    assert.equal(report.exitCode, 124);
+    assert.deepEqual(report.stragglers.map((s) => s.name), [`stopChildProcess (forced: SIGKILL to pid ${started.pid} after SIGINT)`]);
+    assert.ok(report.durationMs < 30_000, `took ${report.durationMs} ms: forced at its timeout, not at the 60 s deadline`);
+    assert.equal(await drained(started), `ready pid=${started.pid} grandchild=none\nchild got SIGINT\n`);
+    assert.equal(exists(started.pid), false);
   });
 
   it('bad input throws at the call', async () => {

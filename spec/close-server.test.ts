@@ -306,10 +306,11 @@ describe('closeServer, in this process', guard, () => {
       [{ timeout: NaN }, /options\.timeout must be >= 0/, 'ERR_OUT_OF_RANGE'],
       [{ idleGrace: -5 }, /idleGrace must be >= 0/, 'ERR_OUT_OF_RANGE'],
       [{ idleGrace: '1s' }, /idleGrace must be a number/, 'ERR_INVALID_ARG_TYPE'],
-      [{ idleGrase: 500 }, /idleGrase must be one of the known options \(timeout, idleGrace\); did you mean idleGrace\?/, 'ERR_INVALID_ARG_VALUE'],
+      [{ idleGrase: 500 }, /^closeServer\.with\(options\): options\.idleGrase must be one of the known options \(timeout, idleGrace\); did you mean idleGrace\?/, 'ERR_INVALID_ARG_VALUE'],
       [{ timout: 500 }, /did you mean timeout\?/, 'ERR_INVALID_ARG_VALUE'],
       [null, /must be an object/, 'ERR_INVALID_ARG_TYPE'],
       ['fast', /must be an object/, 'ERR_INVALID_ARG_TYPE'],
+      [undefined, /^closeServer\.with\(options\): options must be an object/, 'ERR_INVALID_ARG_TYPE'],
     ];
     for (const [options, message, code] of bad) {
       assert.throws(() => closeServer.with(options as { timeout: number }), { message, code }, JSON.stringify(options));

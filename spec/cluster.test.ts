@@ -160,6 +160,23 @@ describe('stopCluster: a node:cluster primary running supervise, with supervise 
     for (const pid of [primary.pid, ...primary.workers]) assert.equal(exists(pid), false, `pid ${pid} is left`);
   });
 
+  it("stopCluster.with({ timeout }): a worker that ignores 'shutdown' is SIGKILLed at that timeout, long before the primary's deadline", async () => {
+    const primary = await startPrimary({ IGNORE_INDEX: '1', SHUTDOWN_TIMEOUT: '60000', WITH_TIMEOUT: '300' });
+    process.kill(primary.pid, 'SIGTERM');
+    const { code, stdout, stderr } = await primary.exited(); // fails after 30 s: had it waited for the 60 s deadline
+    assert.equal(code, 124, stderr);
+    assert.deepEqual(lines(stdout, 'worker 1 '), ['worker 1 ignoring "shutdown"']);
+    assert.deepEqual(lines(stdout, 'primary: ').sort(), ['primary: worker 0 exited code=0 signal=null', 'primary: worker 1 exited code=null signal=SIGKILL']);
+    assert.deepEqual(report(stdout, 'primary'), {
+      cause: 'signal',
+      signal: 'SIGTERM',
+      exitCode: 124,
+      stragglers: ['stopCluster (forced: SIGKILL to 1 cluster worker(s))'],
+      errors: [],
+    });
+    for (const pid of [primary.pid, ...primary.workers]) assert.equal(exists(pid), false, `pid ${pid} is left`);
+  });
+
   it('SIGINT to the whole process group (Ctrl-C): everyone shuts down gracefully, nobody is forced (exit codes 0, not 130)', async () => {
     const primary = await startPrimary({});
     process.kill(-primary.pid, 'SIGINT');
@@ -236,5 +253,17 @@ describe('stopCluster in this process', { timeout: 30_000 }, () => {
     }
     assert.throws(() => stopCluster(cluster, 1 as never), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
     assert.throws(() => stopCluster(cluster, { timeout: -1 }), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+  });
+
+  it('stopCluster.with(options) checks them at that call; its disposer stops a primary with no worker at once', async () => {
+    assert.throws(() => stopCluster.with({ timeuot: 5 } as never), {
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: /^stopCluster\.with\(options\): options\.timeuot must be one of the known options \(timeout\); did you mean timeout\?/,
+    });
+    assert.throws(() => stopCluster.with({ timeout: Infinity, signal: 'SIGTERM' } as never), { code: 'ERR_INVALID_ARG_VALUE', message: /options\.signal must be one of the known options/ });
+    assert.throws(() => stopCluster.with({ timeout: '5s' } as never), { code: 'ERR_INVALID_ARG_TYPE', message: /^stopCluster\.with\(options\): options\.timeout must be a number/ });
+    const stop = stopCluster.with({ timeout: 60_000 });
+    assert.throws(() => stop({} as never), { code: 'ERR_INVALID_ARG_TYPE', message: /^stopCluster\(cluster\) must be the node:cluster module/ });
+    await stop(cluster);
   });
 });

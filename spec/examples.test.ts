@@ -28,7 +28,7 @@ describe('examples', guard, () => {
   it('the README example is examples/readme.ts, word for word', () => {
     const readme = readFileSync(new URL('README.md', root), 'utf8');
     const example = readFileSync(new URL('examples/readme.ts', root), 'utf8');
-    const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    const block = /```ts(?: no_run)?\n([\s\S]*?)```/.exec(readme)?.[1];
     assert.equal(block, example);
   });
 

@@ -90,6 +90,27 @@ describe('closePool with Piscina', { timeout: 120_000 }, () => {
     assert.equal(pool.threads.length, 0);
   });
 
+  it('closePool.with(options), adopted: long jobs are cut off at its timeout, long before the deadline, reported as closePool', async () => {
+    assert.throws(() => closePool.with({ timeot: 300 } as never), {
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: /^closePool\.with\(options\): options\.timeot must be one of the known options \(timeout\); did you mean timeout\?/,
+    });
+    assert.throws(() => closePool.with({ timeout: Symbol('soon') } as never), { code: 'ERR_INVALID_ARG_TYPE', message: /^closePool\.with\(options\): options\.timeout must be a number/ });
+    const pool = makePool(1);
+    await warm(pool);
+    const jobs = [job(pool, 60_000, 1), job(pool, 10, 2)];
+    const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 60_000 });
+    assert.equal(sup.adopt(pool, closePool.with({ timeout: 300 })), pool);
+    const report = await sup.shutdown();
+    assert.ok(report.durationMs < 30_000, `took ${report.durationMs} ms: forced at its timeout, not at the 60 s deadline`);
+    assert.equal(report.exitCode, 124);
+    assert.deepEqual(report.stragglers.map((s) => s.name), ['closePool (forced: pool destroyed with jobs still running)']);
+    const outcomes = await Promise.all(jobs);
+    assert.match(outcomes[0]!, /^rejected: /);
+    assert.match(outcomes[1]!, /^rejected: /);
+    assert.equal(pool.threads.length, 0);
+  });
+
   it('an idle pool closes at once', async () => {
     const pool = makePool(2);
     await warm(pool);
@@ -127,6 +148,23 @@ describe('closePool with any pool that has close() and destroy()', { timeout: 60
     const pool = fakePool(false);
     await closePool(pool, { timeout: 100 });
     assert.deepEqual(pool.calls, ['close', 'destroy']);
+  });
+
+  it('a pool that shows its jobs and never gets idle: forced, it is destroyed and not closed, and no poll is left behind', async () => {
+    const calls: string[] = [];
+    const busy = {
+      queueSize: 1,
+      idleThreads: 0,
+      threads: [{}],
+      close: async () => void calls.push('close'),
+      destroy: async () => void calls.push('destroy'),
+    };
+    const timersBefore = process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    await closePool(busy, { timeout: 50 });
+    assert.equal(process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length, timersBefore, 'the idle poll stopped when it was forced');
+    assert.deepEqual(calls, ['destroy']);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(calls, ['destroy'], 'close() was not called after the destroy');
   });
 
   it('bad input throws at the call', () => {

@@ -352,3 +352,47 @@ describe('a failure in a child reaches the report of the shutdown it causes, onc
     await root.done;
   });
 });
+
+describe('one lifecycle: what each phase still takes', guard, () => {
+  it('draining takes tasks and children; cancelling takes resources only; disposing takes nothing; each refusal names its phase', async () => {
+    const sup = new Supervisor({ signals: false, logger: false });
+    const seen: string[] = [];
+    const attempt = (what: string, call: () => unknown) => {
+      try {
+        call();
+        seen.push(`${what}: ok`);
+      } catch (error) {
+        assert.ok(error instanceof SupervisorClosedError);
+        seen.push(`${what}: ${/is stopping, (\w+)/.exec(error.message)?.[1] ?? error.message}`);
+      }
+    };
+    const release = deferred<void>();
+    // A shielded task keeps phase 2 (cancelling) open until it is released.
+    sup.spawn(() => release.promise, { name: 'holder', shield: true });
+    sup.defer(() => {
+      attempt('disposing spawn', () => sup.spawn(() => {}));
+      attempt('disposing use', () => sup.defer(() => {}));
+    });
+    sup.signal.addEventListener('abort', () => {
+      // Phase 1, draining: the abort runs synchronously as the shutdown begins.
+      attempt('draining spawn', () => sup.spawn(() => {}));
+      attempt('draining child', () => sup.child());
+    });
+    const done = sup.shutdown();
+    await flush();
+    attempt('cancelling spawn', () => sup.spawn(() => {}));
+    attempt('cancelling child', () => sup.child());
+    attempt('cancelling use', () => sup.defer(() => {}));
+    release.resolve();
+    await done;
+    assert.deepEqual(seen, [
+      'draining spawn: ok',
+      'draining child: ok',
+      'cancelling spawn: cancelling',
+      'cancelling child: cancelling',
+      'cancelling use: ok',
+      'disposing spawn: disposing',
+      'disposing use: disposing',
+    ]);
+  });
+});

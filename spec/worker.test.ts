@@ -112,6 +112,35 @@ describe('stopWorker', { timeout: 120_000 }, () => {
     ]);
   });
 
+  it('stopWorker.with(options) checks them at that call; its disposer, adopted, posts the configured message', async () => {
+    assert.throws(() => stopWorker.with({ mesage: 'stop' } as never), {
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: /^stopWorker\.with\(options\): options\.mesage must be one of the known options \(timeout, message\); did you mean message\?/,
+    });
+    assert.throws(() => stopWorker.with({ timeout: '2s' } as never), { code: 'ERR_INVALID_ARG_TYPE', message: /^stopWorker\.with\(options\): options\.timeout must be a number/ });
+    const { worker, messages, exit } = await startWorker('custom');
+    const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 30_000 });
+    assert.equal(sup.adopt(worker, stopWorker.with({ message: { cmd: 'stop' } })), worker);
+    const report = await sup.shutdown();
+    assert.equal(report.exitCode, 0);
+    assert.deepEqual(report.stragglers, []);
+    assert.equal(await exit, 0, 'it stopped on the message: terminate() gives exit code 1');
+    assert.deepEqual(messages.slice(0, 2), ['ready', 'got {"cmd":"stop"}']);
+  });
+
+  it('stopWorker.with({ timeout }), adopted: an ignoring worker is terminated at that timeout, long before the deadline, reported as stopWorker', async () => {
+    const { worker, messages, exit } = await startWorker('ignore');
+    const threadId = worker.threadId;
+    const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 60_000 });
+    sup.adopt(worker, stopWorker.with({ timeout: 200 }));
+    const report = await sup.shutdown();
+    assert.ok(report.durationMs < 30_000, `took ${report.durationMs} ms: forced at its timeout, not at the 60 s deadline`);
+    assert.equal(report.exitCode, 124);
+    assert.deepEqual(report.stragglers.map((s) => s.name), [`stopWorker (forced: worker thread ${threadId} terminated)`]);
+    assert.equal(await exit, 1);
+    assert.deepEqual(messages, ['ready', 'ignored "shutdown"']);
+  });
+
   it('the default message is not the custom one: a worker waiting for { cmd: "stop" } ignores "shutdown"', async () => {
     const { worker, messages, exit } = await startWorker('custom');
     await stopWorker(worker, { timeout: 300 });

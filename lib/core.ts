@@ -8,11 +8,11 @@
  * @module
  */
 import type { PrintBudget } from './print-budget.js';
-import type { Phase, SupervisorState } from './lifecycle.js';
+import type { Lifecycle, SupervisorState } from './lifecycle.js';
 import type { ResolvedOptions } from './options.js';
 import type { ShutdownCause, ShutdownReport } from './report.js';
-import type { Disposer } from './resources.js';
-import type { Task } from './task.js';
+import type { TaskRegistry } from './registry.js';
+import type { Disposer, DisposerList } from './resources.js';
 
 /** @internal The disposer a shutdown is waiting for: for the tree, and the printout of a forced exit. */
 export interface InDisposal {
@@ -31,15 +31,6 @@ export interface RunHooks {
   readonly exit: ((code: number) => void) | undefined;
 }
 
-/** @internal What a finished shutdown leaves for `run()`'s summary line. */
-export interface ShutdownStats {
-  readonly beforeCancelMs: number;
-  readonly tasksMs: number;
-  readonly disposeMs: number;
-  /** How many stuck tasks the bounded log left out. */
-  readonly unlisted: number;
-}
-
 /** @internal A supervisor, as the modules below its class see it. */
 export interface SupervisorCore {
   readonly name: string;
@@ -48,37 +39,22 @@ export interface SupervisorCore {
   readonly done: Promise<ShutdownReport>;
   readonly _options: ResolvedOptions;
   readonly _root: SupervisorCore;
-  readonly _phase: Phase;
-  /** Pending tasks, in no particular order. */
-  readonly _tasks: readonly Task[];
-  /** Resources, callbacks and children, newest last; a child that left is unlisted. */
-  readonly _disposers: readonly Disposer[];
-  /** Failures kept for the report, in order. */
-  readonly _errors: readonly unknown[];
+  /** Its phase, its errors, `done`: changed through the lifecycle's methods, each named for the phase it begins. */
+  readonly _life: Lifecycle;
+  readonly _registry: TaskRegistry;
+  readonly _resources: DisposerList;
   readonly _inDisposal: InDisposal | undefined;
   readonly _hooks: RunHooks | undefined;
-  readonly _stats: ShutdownStats | undefined;
+  readonly _parent: SupervisorCore | undefined;
+  /** Its entry on its parent's list, for a child. */
+  readonly _entry: Disposer | undefined;
+  /** A listening root's signal and message listeners (`root-listener.ts`, which sits above this interface). */
+  readonly _listener: { detach(): void } | undefined;
 
   /** Logs through the user's logger; a logger that throws is reported once, never thrown. */
   _log(level: 'warn' | 'error', ...data: unknown[]): void;
-  /** Keeps `error` for the report; `task` is the one it came from, if a task failed. */
-  _keepError(error: unknown, task?: Task): void;
   /** Starts the shutdown once (phase 1); every later call gets the same report. */
   _begin(cause: ShutdownCause, reason: unknown, signal: NodeJS.Signals | undefined, deadlineAt: number, budget?: PrintBudget): Promise<ShutdownReport>;
-
-  // The steps of the shutdown sequence, called by it alone, in this order.
-  /** Draining: aborts `sup.signal` with `reason`, the abort reason every task will share. */
-  _beginStopping(cause: ShutdownCause, reason: unknown): void;
-  /** Cancelling: `spawn` and `child` throw from now on; aborts every unshielded task, returns how many. */
-  _cancelTasks(reason: unknown): number;
-  /** Resolves when no task is pending. */
-  _drained(): Promise<void>;
-  /** Disposing: nothing can be registered from now on. */
-  _beginDisposal(): void;
-  /** The next disposer, newest first, taken off the list; undefined when none is left. */
-  _takeDisposer(): Disposer | undefined;
   /** What disposal is waiting for now, if anything. */
   _waitingFor(disposal: InDisposal | undefined): void;
-  /** Stopped: releases the process edge and leaves the parent's list. */
-  _stopped(stats: ShutdownStats): void;
 }

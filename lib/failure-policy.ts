@@ -14,18 +14,18 @@ import type { Task } from './task.js';
 /** @internal Applies `onTaskError` to a task of `sup` that rejected with something other than its cancellation. */
 export function taskFailed(sup: SupervisorCore, task: Task, error: unknown): void {
   const { onTaskError } = sup._options;
-  if (sup._phase === STOPPED) {
+  if (sup._life.phase === STOPPED) {
     sup._log('error', `supervise: task "${task.name}" of "${sup.name}" failed after its shutdown finished:`, loggable(error));
     return;
   }
-  const stopping = sup._phase !== RUNNING;
+  const stopping = sup._life.phase !== RUNNING;
   if (onTaskError === 'shutdown') {
     recordFailure(sup, error, `task "${task.name}" failed`, task);
   } else if (onTaskError === 'ignore') {
-    if (stopping) sup._keepError(error, task);
+    if (stopping) sup._life.keepError(error, task);
     else sup._log('error', `supervise: task "${task.name}" of "${sup.name}" failed (ignored):`, loggable(error));
   } else {
-    if (stopping) sup._keepError(error, task);
+    if (stopping) sup._life.keepError(error, task);
     try {
       onTaskError(error, task);
     } catch (callbackError) {
@@ -39,9 +39,9 @@ export function taskFailed(sup: SupervisorCore, task: Task, error: unknown): voi
  * root, whose shutdown reaches `sup` in turn.
  */
 export function recordFailure(sup: SupervisorCore, error: unknown, what: string, task?: Task): void {
-  sup._keepError(error, task);
+  sup._life.keepError(error, task);
   const root = sup._root;
-  if (sup._phase !== RUNNING || root._phase !== RUNNING) return;
+  if (sup._life.phase !== RUNNING || root._life.phase !== RUNNING) return;
   sup._log('error', `supervise: ${what} in "${sup.name}" (${summarize(error)}); shutting down "${root.name}"`);
   void root._begin('error', error, undefined, Infinity);
 }

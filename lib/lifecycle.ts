@@ -12,6 +12,9 @@
  *
  * @module
  */
+import { SupervisorClosedError } from './errors.js';
+import type { ShutdownCause, ShutdownReport, ShutdownStats } from './report.js';
+import type { Task } from './task.js';
 
 /**
  * Where a supervisor is in its life.
@@ -38,4 +41,90 @@ export const phaseNames: readonly string[] = ['running', 'draining', 'cancelling
 /** @internal The public state of a phase. */
 export function stateOf(phase: Phase): SupervisorState {
   return states[phase] as SupervisorState;
+}
+
+/**
+ * @internal One supervisor's life: its phase, why and with what reason it is stopping, the
+ * failures kept for its report, and `done`. The phase changes only through the methods below,
+ * each named for the phase it begins, in the order the shutdown calls them.
+ */
+export class Lifecycle {
+  #phase: Phase = RUNNING;
+  #cause: ShutdownCause | undefined = undefined;
+  /** The abort reason of the shutdown, once it began. */
+  #reason: unknown = undefined;
+  #controller: AbortController | undefined = undefined;
+  /** Failures kept for the report, in order. */
+  readonly errors: unknown[] = [];
+  /** The task each kept failure came from, so disposal can tell one already delivered through `await task`. */
+  #failedTasks: Map<unknown, Task> | undefined = undefined;
+  readonly done: Promise<ShutdownReport>;
+  #resolveDone!: (report: ShutdownReport) => void;
+
+  constructor() {
+    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+  }
+
+  get phase(): Phase {
+    return this.#phase;
+  }
+
+  /** Aborted the moment shutdown begins, with the reason every task receives; made on first read. */
+  get signal(): AbortSignal {
+    let controller = this.#controller;
+    if (controller === undefined) {
+      controller = this.#controller = new AbortController();
+      if (this.#phase !== RUNNING) controller.abort(this.#reason);
+    }
+    return controller.signal;
+  }
+
+  /** Phase 1, draining: the supervisor's signal aborts with `reason`. */
+  beginDraining(cause: ShutdownCause, reason: unknown): void {
+    this.#phase = DRAINING;
+    this.#cause = cause;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+
+  /** Phase 2, cancelling: `spawn` and `child` refuse from now on. */
+  beginCancelling(): void {
+    this.#phase = CANCELLING;
+  }
+
+  /** Phase 3, disposing: nothing can be registered from now on. */
+  beginDisposing(): void {
+    this.#phase = DISPOSING;
+  }
+
+  /** What the last shutdown took, for `run()`'s summary line. */
+  stats: ShutdownStats | undefined = undefined;
+
+  /** Phase 4, stopped. */
+  stop(stats: ShutdownStats): void {
+    this.#phase = STOPPED;
+    this.stats = stats;
+  }
+
+  /** Resolves `done`: once, with the report. */
+  finish(report: ShutdownReport): void {
+    this.#resolveDone(report);
+  }
+
+  /** Keeps `error` for the report; `task` is the task it came from, if any. */
+  keepError(error: unknown, task?: Task): void {
+    this.errors.push(error);
+    if (task !== undefined) (this.#failedTasks ??= new Map()).set(error, task);
+  }
+
+  /** The errors of `report` not already delivered to code that awaited their task. */
+  undelivered(errors: readonly unknown[]): unknown[] {
+    const failedTasks = this.#failedTasks;
+    return failedTasks === undefined ? errors.slice() : errors.filter((error) => failedTasks.get(error)?._observed() !== true);
+  }
+
+  /** The error `spawn`, `child` or a registration throws in a phase that refuses it. */
+  refusal(name: string, what: string): SupervisorClosedError {
+    return new SupervisorClosedError(`Cannot ${what}: supervisor "${name}" is ${stateOf(this.#phase)}, ${phaseNames[this.#phase]} (shutdown cause: ${this.#cause ?? 'none'})`);
+  }
 }

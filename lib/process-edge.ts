@@ -119,7 +119,7 @@ export class ProcessEdge {
     const sup = this.sup;
     if (sup._options.logger === undefined) return;
     this.#logErrors(report.errors);
-    const phases = sup._stats;
+    const phases = sup._life.stats;
     const drains = sup._options.drainDelay > 0 || sup._hooks?.beforeCancel !== undefined;
     const timing = phases === undefined ? '' : ` (${drains ? `drain ${ms(phases.beforeCancelMs)}, ` : ''}tasks ${ms(phases.tasksMs)}, disposal ${ms(phases.disposeMs)})`;
     this.#summaryCode = report.exitCode;

@@ -72,3 +72,12 @@ export interface ShutdownReport {
 
 /** @internal The exit code of a shutdown whose deadline passed with stragglers (GNU `timeout`'s). */
 export const EXIT_DEADLINE = 124;
+
+/** @internal What a finished shutdown leaves for `run()`'s summary line. */
+export interface ShutdownStats {
+  readonly beforeCancelMs: number;
+  readonly tasksMs: number;
+  readonly disposeMs: number;
+  /** How many stuck tasks the bounded log left out. */
+  readonly unlisted: number;
+}

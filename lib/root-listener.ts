@@ -30,7 +30,7 @@ export class RootListener implements SignalSubscriber, MessageSubscriber {
 
   /** The root has pending tasks: it owns the process, as a listening server does. */
   hold(): void {
-    if (this.#holding || this.sup._options.signals.length === 0 || this.sup._phase === STOPPED) return;
+    if (this.#holding || this.sup._options.signals.length === 0 || this.sup._life.phase === STOPPED) return;
     this.#holding = true;
     holdProcess();
   }
@@ -57,7 +57,7 @@ export class RootListener implements SignalSubscriber, MessageSubscriber {
     const sup = this.sup;
     const { forceOnSecondSignal } = sup._options;
     const count = ++this.#signalsReceived;
-    if (sup._phase === RUNNING) {
+    if (sup._life.phase === RUNNING) {
       stopped.push(this);
       this.stoppedWith = stopped as RootListener[];
       const hint = forceOnSecondSignal && process.stderr.isTTY ? ` (${signal === 'SIGINT' ? 'press Ctrl-C' : `send ${signal}`} again to exit at once)` : '';
@@ -97,7 +97,7 @@ export function exitNow(sup: SupervisorCore, code: number): void {
 
 /** @internal A `'shutdown'` message reached `sup`: a graceful shutdown, with its drain delay. */
 export function shutdownByMessage(sup: SupervisorCore): void {
-  if (sup._phase !== RUNNING) return;
+  if (sup._life.phase !== RUNNING) return;
   sup._log('warn', `supervise: received a '${SHUTDOWN_MESSAGE}' message, shutting down "${sup.name}"`);
   void sup._begin('message', undefined, undefined, Infinity);
 }

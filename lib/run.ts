@@ -101,7 +101,7 @@ export function startRun(main: ((sup: Supervisor) => unknown) | undefined, optio
         await onShutdown(sup);
       } catch (error) {
         // An error already pending from main or a task is the cause; this one must not hide it.
-        if (sup._errors.length === 0) throw error;
+        if (sup._life.errors.length === 0) throw error;
         sup._log('error', 'supervise: onShutdown failed as well:', loggable(error));
       }
     };

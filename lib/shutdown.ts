@@ -27,7 +27,7 @@ import type { SupervisorCore } from './core.js';
 import { Deadline, timedOut } from './deadline.js';
 import { type DisposalContext, callAsDisposer } from './disposal-context.js';
 import { loggable } from './errors.js';
-import { RUNNING } from './lifecycle.js';
+import { RUNNING, STOPPED } from './lifecycle.js';
 import { PrintBudget, plural } from './print-budget.js';
 import { EXIT_DEADLINE, type ShutdownCause, type ShutdownReport, type Straggler } from './report.js';
 import type { Disposer } from './resources.js';
@@ -63,8 +63,8 @@ export async function shutdownSequence(
 
   // Phase 1, draining: tasks still run through the drain delay and onShutdown.
   const abortReason = reason === undefined || cause === 'error' ? abortError(sup.name, cause, reason, signal) : reason;
-  sup._beginStopping(cause, abortReason);
-  debug('%s: shutdown (%s) began; %d pending tasks, %d disposers', sup.name, cause, sup.size, sup._disposers.length);
+  sup._life.beginDraining(cause, abortReason);
+  debug('%s: shutdown (%s) began; %d pending tasks, %d disposers', sup.name, cause, sup.size, sup._resources.entries.length);
   if (shutdownStartChannel.hasSubscribers) {
     shutdownStartChannel.publish({ supervisor: sup, cause, signal, reason: abortReason, pending: sup.size });
   }
@@ -78,7 +78,7 @@ export async function shutdownSequence(
         sup._log('warn', `supervise: "${sup.name}" onShutdown still pending at the deadline; cancelling tasks`);
       }
     } catch (error) {
-      sup._keepError(error);
+      sup._life.keepError(error);
     }
   }
   if (drained !== undefined) await tasksDeadline.race(drained);
@@ -86,11 +86,12 @@ export async function shutdownSequence(
   publishPhase(sup, 'drain', startedAt, tasksFrom);
 
   // Phase 2, cancelling: stop taking work, cancel every unshielded task at once, wait for all of them.
-  let cancelled = sup._cancelTasks(abortReason);
-  if (sup.size > 0 && (await tasksDeadline.race(sup._drained())) === timedOut) {
+  sup._life.beginCancelling();
+  let cancelled = sup._registry.cancel(abortReason);
+  if (sup.size > 0 && (await tasksDeadline.race(sup._registry.drained())) === timedOut) {
     // Past a deadline already passed (onShutdown used it up), tasks that settled as they were
     // cancelled are gone by now: only those still pending are stuck.
-    const pendingTasks = stragglersOf(sup._tasks);
+    const pendingTasks = stragglersOf(sup._registry.tasks);
     if (pendingTasks.length > 0) {
       // A fresh array this shutdown owns: a million stragglers need not be copied.
       if (stragglers.length === 0) stragglers = pendingTasks;
@@ -104,11 +105,11 @@ export async function shutdownSequence(
   debug('%s: tasks done after %d ms', sup.name, Math.round(disposeFrom - startedAt));
 
   // Phase 3, disposing: newest first, each awaited; a failure does not stop the rest.
-  sup._beginDisposal();
+  sup._life.beginDisposing();
   // A child's shutdown runs synchronously up to its own first await: without this turn of the
   // microtask queue, 10 000 nested children would descend 10 000 frames deep in one call stack.
   await undefined;
-  for (let disposer = sup._takeDisposer(); disposer !== undefined; disposer = sup._takeDisposer()) {
+  for (let disposer = sup._resources.take(); disposer !== undefined; disposer = sup._resources.take()) {
     const calledAt = performance.now();
     let outcome: DisposeOutcome = 'disposed';
     let failure: unknown;
@@ -123,7 +124,7 @@ export async function shutdownSequence(
         } else {
           cancelled += report.cancelled;
           append(stragglers, report.stragglers);
-          for (const error of report.errors) sup._keepError(error);
+          for (const error of report.errors) sup._life.keepError(error);
         }
       } else {
         const pending = callAsDisposer(disposalContext(sup, deadline.at, disposer, calledAt, stragglers), () => disposer.run());
@@ -138,7 +139,7 @@ export async function shutdownSequence(
     } catch (error) {
       outcome = 'failed';
       failure = error;
-      sup._keepError(error);
+      sup._life.keepError(error);
     }
     sup._waitingFor(undefined);
     if (shutdownDisposeChannel.hasSubscribers) publishDispose(sup, disposer, outcome, failure, calledAt);
@@ -153,7 +154,7 @@ export async function shutdownSequence(
   }
   tasksDeadline.clear();
   deadline.clear();
-  const errors = sup._errors;
+  const errors = sup._life.errors;
   const report: ShutdownReport = {
     cause,
     ...(signal === undefined ? {} : { signal }),
@@ -167,7 +168,9 @@ export async function shutdownSequence(
   // Delivered as it is now: a late forced stop is logged, never added to it.
   Object.freeze(stragglers);
   Object.freeze(report);
-  sup._stopped({ beforeCancelMs: tasksFrom - startedAt, tasksMs: disposeFrom - tasksFrom, disposeMs: endedAt - disposeFrom, unlisted: budget.silent });
+  sup._life.stop({ beforeCancelMs: tasksFrom - startedAt, tasksMs: disposeFrom - tasksFrom, disposeMs: endedAt - disposeFrom, unlisted: budget.silent });
+  sup._listener?.detach();
+  leaveParent(sup);
   if (shutdownEndChannel.hasSubscribers) shutdownEndChannel.publish({ supervisor: sup, report });
   return report;
 }
@@ -178,7 +181,7 @@ export async function shutdownSequence(
  * and its stuck-task log shares the parent's bound.
  */
 async function shutdownChild(child: SupervisorCore, reason: unknown, signal: NodeJS.Signals | undefined, deadline: Deadline, budget: PrintBudget): Promise<ShutdownReport | undefined> {
-  if (child._phase === RUNNING) return child._begin('parent', reason, signal, deadline.at, budget);
+  if (child._life.phase === RUNNING) return child._begin('parent', reason, signal, deadline.at, budget);
   const report = await deadline.race(child.done);
   return report === timedOut ? undefined : report;
 }
@@ -192,6 +195,21 @@ function abortError(name: string, cause: ShutdownCause, failure: unknown, signal
     : cause === 'parent' ? 'its parent is shutting down'
     : 'shutdown was requested';
   return new DOMException(`Supervisor "${name}" is shutting down: ${why}`, { name: 'AbortError', ...(cause === 'error' ? { cause: failure } : {}) });
+}
+
+/**
+ * A child stopped on its own leaves its parent's list, so per-request children do not pile up.
+ * The parent will not dispose it, so it will not collect its report: while the parent is
+ * shutting down (this child's failure may be why), its errors go up now, or they would be
+ * missing from the report of the shutdown they caused.
+ */
+function leaveParent(child: SupervisorCore): void {
+  const parent = child._parent;
+  const entry = child._entry;
+  if (parent === undefined || entry === undefined || !entry.listed) return;
+  parent._resources.leave(entry);
+  const phase = parent._life.phase;
+  if (phase !== RUNNING && phase !== STOPPED) for (const error of child._life.errors) parent._life.keepError(error);
 }
 
 function publishPhase(supervisor: SupervisorCore, phase: 'drain' | 'tasks' | 'dispose', from: number, to: number): void {

@@ -26,11 +26,11 @@
  *
  * @module
  */
-import { taskSettleChannel, taskSpawnChannel } from './channels.js';
-import type { InDisposal, RunHooks, ShutdownStats, SupervisorCore } from './core.js';
-import { SupervisorClosedError, invalidArgType } from './errors.js';
-import { recordFailure, taskFailed } from './failure-policy.js';
-import { CANCELLING, DISPOSING, DRAINING, type Phase, RUNNING, STOPPED, type SupervisorState, phaseNames, stateOf } from './lifecycle.js';
+import { taskSpawnChannel } from './channels.js';
+import type { InDisposal, RunHooks, SupervisorCore } from './core.js';
+import { invalidArgType } from './errors.js';
+import { taskFailed } from './failure-policy.js';
+import { CANCELLING, DISPOSING, Lifecycle, RUNNING, type SupervisorState, stateOf } from './lifecycle.js';
 import { type ChildOptions, type ResolvedOptions, type SupervisorOptions, resolveChildOptions, resolveRootOptions } from './options.js';
 import { asyncDisposeSymbol } from './ponyfill.js';
 import type { PrintBudget } from './print-budget.js';
@@ -43,21 +43,13 @@ import { shutdownSequence } from './shutdown.js';
 import { type RestartPolicy, type SpawnOptions, checkSpawnOptions } from './spawn-options.js';
 import { recordSpawnSite } from './spawn-sites.js';
 import { type SupervisorTree, taskTree } from './task-tree.js';
-import { Task, type TaskFunction, type TaskState } from './task.js';
+import { Task, type TaskFunction } from './task.js';
 
 export type { SupervisorState } from './lifecycle.js';
 
 let lastFunction: unknown;
 let lastFunctionName = '';
 let lastFunctionTakesSignal = false;
-
-/** How `child()` reaches the constructor without a public parameter for it. */
-class ChildInit {
-  constructor(
-    readonly parent: Supervisor,
-    readonly options: ChildOptions | undefined,
-  ) {}
-}
 
 /**
  * Spawns tasks, holds resources, and shuts all of it down in order, on a signal, on a failure,
@@ -93,43 +85,35 @@ export class Supervisor implements AsyncDisposable {
   /** @internal */ readonly _options: ResolvedOptions;
   /** @internal */ readonly _parent: Supervisor | undefined;
   /** @internal */ readonly _root: Supervisor;
-  /** @internal Where it is in its life: the one field `spawn`, `use` and the shutdown read (see `lifecycle.ts`). */
-  _phase: Phase = RUNNING;
-  /** The pending tasks. */
-  readonly #registry = new TaskRegistry(this);
-  /** Resources, callbacks and children, newest last. */
-  readonly #disposers = new DisposerList();
-  /** @internal Failures kept for the report, in order. */
-  _errors: unknown[] = [];
+  /** @internal Its phase (the one lifecycle field), its errors and `done`. */
+  readonly _life = new Lifecycle();
+  /** @internal The pending tasks. */
+  readonly _registry = new TaskRegistry(this);
+  /** @internal Resources, callbacks and children, newest last. */
+  readonly _resources = new DisposerList();
   /** @internal What phase 3 is waiting for, if anything. */
   _inDisposal: InDisposal | undefined = undefined;
   /** @internal `run()`'s additions, on the root it makes. */
   _hooks: RunHooks | undefined = undefined;
-  /** @internal What the last shutdown took, for `run()`'s summary line. */
-  _stats: ShutdownStats | undefined = undefined;
   /** @internal Signals, messages and the keep-alive hold, for a root that listens. */
   readonly _listener: RootListener | undefined;
-  /** The task each kept failure came from, so disposal can tell one already delivered through `await task`. */
-  #failedTasks: Map<unknown, Task> | undefined = undefined;
-  #controller: AbortController | undefined = undefined;
-  /** The abort reason of this supervisor's shutdown, once it began. */
-  #reason: unknown = undefined;
-  #cause: ShutdownCause | undefined = undefined;
-  /** This supervisor's entry on its parent's list. */
-  #entry: Disposer | undefined = undefined;
+  /** @internal Its entry on its parent's list, for a child. */
+  _entry: Disposer | undefined = undefined;
   /** On a root: how many supervisors of its tree have pending tasks. */
   #busyInTree = 0;
   #children = 0;
   /** Whether the logger has thrown already: see `_log`. */
   #loggerFailed = false;
-  #resolveDone!: (report: ShutdownReport) => void;
+  /** The parent of the supervisor being constructed by `child()`, and its options: children have no public constructor. */
+  static #childOf: { readonly parent: Supervisor; readonly options: ChildOptions | undefined } | undefined;
 
   /**
    * @param options Every option has a default; see {@link SupervisorOptions}.
    * @throws TypeError or RangeError for an option of the wrong type or value.
    */
   constructor(options?: SupervisorOptions) {
-    const init = options instanceof ChildInit ? options : undefined;
+    const init = Supervisor.#childOf;
+    Supervisor.#childOf = undefined;
     if (init !== undefined) {
       const parent = init.parent;
       this._options = resolveChildOptions(init.options, parent._options, ++parent.#children);
@@ -142,7 +126,7 @@ export class Supervisor implements AsyncDisposable {
       this._root = this;
       this._listener = this._options.signals.length > 0 || this._options.dumpSignal !== undefined ? new RootListener(this) : undefined;
     }
-    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+    this.done = this._life.done;
   }
 
   /**
@@ -167,7 +151,7 @@ export class Supervisor implements AsyncDisposable {
    * ```
    */
   get state(): SupervisorState {
-    return stateOf(this._phase);
+    return stateOf(this._life.phase);
   }
 
   /**
@@ -180,7 +164,7 @@ export class Supervisor implements AsyncDisposable {
    * ```
    */
   get size(): number {
-    return this.#registry.tasks.length;
+    return this._registry.tasks.length;
   }
 
   /**
@@ -192,12 +176,7 @@ export class Supervisor implements AsyncDisposable {
    * ```
    */
   get signal(): AbortSignal {
-    let controller = this.#controller;
-    if (controller === undefined) {
-      controller = this.#controller = new AbortController();
-      if (this._phase !== RUNNING) controller.abort(this.#reason);
-    }
-    return controller.signal;
+    return this._life.signal;
   }
 
   /**
@@ -240,15 +219,15 @@ export class Supervisor implements AsyncDisposable {
         shield = shielded;
       }
     }
-    if (this._phase >= CANCELLING) throw this.#closed(`spawn task "${name || 'anonymous'}"`);
+    if (this._life.phase >= CANCELLING) throw this._life.refusal(this.name, `spawn task "${name || 'anonymous'}"`);
 
-    const task = restart === undefined ? new Task<T>(this.#registry, name, shield) : new RestartingTask<T>(this.#registry, name, shield, restart);
-    this.#registry.add(task);
+    const task = restart === undefined ? new Task<T>(this._registry, name, shield) : new RestartingTask<T>(this._registry, name, shield, restart);
+    this._registry.add(task);
     if (this._options.captureSpawnSites) recordSpawnSite(task, this.spawn);
     if (taskSpawnChannel.hasSubscribers) taskSpawnChannel.publish({ supervisor: this, task });
 
     if (restart !== undefined) task._track(runWithRestarts(this, task as RestartingTask<T>, fn, takesSignal));
-    else this.#registry.start(task, fn, takesSignal);
+    else this._registry.start(task, fn, takesSignal);
     return task;
   }
 
@@ -317,11 +296,12 @@ export class Supervisor implements AsyncDisposable {
    * @throws SupervisorClosedError once shutdown has begun.
    */
   child(options?: ChildOptions): Supervisor {
-    if (this._phase >= CANCELLING) throw this.#closed('create a child supervisor');
-    const child = new Supervisor(new ChildInit(this, options) as SupervisorOptions);
+    if (this._life.phase >= CANCELLING) throw this._life.refusal(this.name, 'create a child supervisor');
+    Supervisor.#childOf = { parent: this, options };
+    const child = new Supervisor();
     const entry = new Disposer('child', child.name, child, undefined);
-    child.#entry = entry;
-    this.#disposers.add(entry);
+    child._entry = entry;
+    this._resources.add(entry);
     return child;
   }
 
@@ -370,44 +350,15 @@ export class Supervisor implements AsyncDisposable {
     const report = await this._begin('dispose', undefined, undefined, Infinity);
     // An error the code already received by awaiting its task is not thrown at it again here
     // (the runtime would wrap the same error twice in a SuppressedError); the report keeps it.
-    const errors = report.errors.filter((error) => this.#failedTasks?.get(error)?._observed() !== true);
+    const errors = this._life.undelivered(report.errors);
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, `${errors.length} errors during shutdown of supervisor "${this.name}"`);
   }
 
   /** @internal Starts the shutdown once; every later call gets the same `done`. */
   _begin(cause: ShutdownCause, reason: unknown, signal: NodeJS.Signals | undefined, deadlineAt: number, budget?: PrintBudget): Promise<ShutdownReport> {
-    if (this._phase === RUNNING) void shutdownSequence(this, cause, reason, signal, deadlineAt, budget).then(this.#resolveDone);
+    if (this._life.phase === RUNNING) void shutdownSequence(this, cause, reason, signal, deadlineAt, budget).then((report) => this._life.finish(report));
     return this.done;
-  }
-
-  /** @internal Phase 1, draining. Returns the abort reason all tasks will share. */
-  _beginStopping(cause: ShutdownCause, reason: unknown): void {
-    this._phase = DRAINING;
-    this.#cause = cause;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
-  }
-
-  /** @internal Phase 2, cancelling: no more tasks; aborts every unshielded task not yet cancelled, returns how many. */
-  _cancelTasks(reason: unknown): number {
-    this._phase = CANCELLING;
-    return this.#registry.cancel(reason);
-  }
-
-  /** @internal Resolves when no task is pending. */
-  _drained(): Promise<void> {
-    return this.#registry.drained();
-  }
-
-  /** @internal Phase 3, disposing: nothing more can be registered. */
-  _beginDisposal(): void {
-    this._phase = DISPOSING;
-  }
-
-  /** @internal The newest disposer still listed, taken off the list. */
-  _takeDisposer(): Disposer | undefined {
-    return this.#disposers.take();
   }
 
   /** @internal What phase 3 waits for now. */
@@ -415,33 +366,9 @@ export class Supervisor implements AsyncDisposable {
     this._inDisposal = disposal;
   }
 
-  /** @internal Phase 4, stopped. */
-  _stopped(stats: ShutdownStats): void {
-    this._phase = STOPPED;
-    this._stats = stats;
-    this._listener?.detach();
-    // Stopped on its own: leave the parent's list so per-request children do not pile up.
-    const parent = this._parent;
-    const entry = this.#entry;
-    if (parent !== undefined && entry !== undefined && entry.listed) {
-      parent.#disposers.leave(entry);
-      // The parent will not dispose this child, so it will not collect its report: while the
-      // parent is shutting down (this child's failure may be why), its errors go up now, or
-      // they would be missing from the report of the shutdown they caused.
-      if (parent._phase !== RUNNING && parent._phase !== STOPPED) for (const error of this._errors) parent._errors.push(error);
-    }
-    this.#entry = undefined;
-  }
-
   /** @internal `run()` makes this root its own: its hooks, set once, before anything runs. */
   _attachRun(hooks: RunHooks): void {
     this._hooks = hooks;
-  }
-
-  /** @internal Keeps `error` for the report; `task` is the task it came from, if any. */
-  _keepError(error: unknown, task?: Task): void {
-    this._errors.push(error);
-    if (task !== undefined) (this.#failedTasks ??= new Map()).set(error, task);
   }
 
   /**
@@ -457,23 +384,13 @@ export class Supervisor implements AsyncDisposable {
     } catch (error) {
       if (this.#loggerFailed) return;
       this.#loggerFailed = true;
-      this._errors.push(error);
+      this._life.keepError(error);
     }
   }
 
   #register(disposer: Disposer, what: string): void {
-    if (this._phase >= DISPOSING) throw this.#closed(what);
-    this.#disposers.add(disposer);
-  }
-
-  /** @internal The pending tasks (for the modules that read them: the tree, the stuck-task report). */
-  get _tasks(): readonly Task[] {
-    return this.#registry.tasks;
-  }
-
-  /** @internal The disposer list's entries, newest last. */
-  get _disposers(): readonly Disposer[] {
-    return this.#disposers.entries;
+    if (this._life.phase >= DISPOSING) throw this._life.refusal(this.name, what);
+    this._resources.add(disposer);
   }
 
   /** @internal The registry's news: a task failed. */
@@ -491,12 +408,6 @@ export class Supervisor implements AsyncDisposable {
     }
     this._listener?.release();
     if (--root.#busyInTree === 0) root._hooks?.onIdle?.();
-  }
-
-  #closed(what: string): SupervisorClosedError {
-    return new SupervisorClosedError(
-      `Cannot ${what}: supervisor "${this.name}" is ${this.state}, ${phaseNames[this._phase]} (shutdown cause: ${this.#cause ?? 'none'})`,
-    );
   }
 }
 

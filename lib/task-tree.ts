@@ -58,7 +58,7 @@ export function taskTree(sup: SupervisorCore, now = performance.now()): Supervis
       children.push(node);
       pending.push([child, node.children as SupervisorTree[]]);
     };
-    for (const disposer of parent._disposers) if (disposer.kind === 'child' && disposer.listed) visit(disposer.value as SupervisorCore);
+    for (const disposer of parent._resources.entries) if (disposer.kind === 'child' && disposer.listed) visit(disposer.value as SupervisorCore);
     // The child its parent's disposal is waiting for has left the list, and is still stopping.
     const inDisposal = parent._inDisposal?.child;
     if (inDisposal !== undefined) visit(inDisposal);
@@ -68,7 +68,7 @@ export function taskTree(sup: SupervisorCore, now = performance.now()): Supervis
 
 /** One supervisor's own line of the tree: its tasks, oldest first, and an empty list for its children. */
 function nodeOf(sup: SupervisorCore, now: number): SupervisorTree {
-  const tasks = sup._tasks.map((task: Task) => ({
+  const tasks = sup._registry.tasks.map((task: Task) => ({
     id: task.id,
     name: task.name,
     state: task.state,
@@ -168,13 +168,13 @@ export function formatCutShort(sup: SupervisorCore, budget = new PrintBudget()):
   const disposals: string[] = [];
   const stack: SupervisorCore[] = [sup];
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    for (const task of next._tasks) tasks.push({ id: task.id, name: task.name, state: task.state, ageMs: task._age(now), restarts: task.restarts, shielded: task.shielded });
+    for (const task of next._registry.tasks) tasks.push({ id: task.id, name: task.name, state: task.state, ageMs: task._age(now), restarts: task.restarts, shielded: task.shielded });
     const inDisposal = next._inDisposal;
     if (inDisposal !== undefined) {
       if (inDisposal.child !== undefined) stack.push(inDisposal.child);
       else disposals.push(`  - disposer "${inDisposal.name}" of "${next.name}", running for ${Math.round(now - inDisposal.calledAt)} ms`);
     }
-    for (const disposer of next._disposers) if (disposer.kind === 'child' && disposer.listed) stack.push(disposer.value as SupervisorCore);
+    for (const disposer of next._resources.entries) if (disposer.kind === 'child' && disposer.listed) stack.push(disposer.value as SupervisorCore);
   }
   if (tasks.length === 0 && disposals.length === 0) return '';
   tasks.sort((a, b) => a.id - b.id);

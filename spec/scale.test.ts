@@ -69,7 +69,7 @@ describe('children that come and go', guard, () => {
     }
     for (const request of requests) await request.shutdown(); // oldest first: the worst case for a list scanned from its end
     // Leaving costs O(1): a tombstone each, and the list is compacted once most of it has left.
-    assert.ok(root._disposers.length <= 64 + kept.length, `${root._disposers.length} entries left on the list`);
+    assert.ok(root._resources.entries.length <= 64 + kept.length, `${root._resources.entries.length} entries left on the list`);
     assert.deepEqual(root.tasks().children.map((child) => child.name), kept.map((child) => child.name));
     const report = await root.shutdown();
     assert.equal(report.exitCode, 0);

@@ -125,7 +125,7 @@ describe('shutdown phases', guard, () => {
       assert.equal(sup.size, 0);
     }
     assert.equal(completed, 200_000);
-    assert.equal(sup._tasks.length, 0);
+    assert.equal(sup.tasks().tasks.length, 0);
     const report = await sup.shutdown();
     assert.equal(report.cancelled, 0);
   });

@@ -162,9 +162,9 @@ describe('child supervisors', guard, () => {
       await using scope = root.child();
       scope.spawn(async () => {});
     }
-    assert.equal(root._disposers.length, 0);
+    assert.equal(root._resources.entries.length, 0);
     const kept = root.child({ name: 'kept' });
-    assert.equal(root._disposers.length, 1);
+    assert.equal(root._resources.entries.length, 1);
     const report = await root.shutdown();
     assert.equal(kept.state, 'stopped');
     assert.deepEqual(report.errors, []);

@@ -44,3 +44,17 @@ export class LongTimeout {
     }
   }
 }
+
+/** @internal Resolves after `ms` (never, for Infinity; at most `maxTimeoutMs`) or once `signal` aborts, whichever comes first. */
+export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = ms === Infinity ? undefined : setTimeout(done, Math.min(ms, maxTimeoutMs));
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

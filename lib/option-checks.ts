@@ -8,6 +8,11 @@
 import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 import { maxTimeoutMs } from './long-timeout.js';
 
+/** @internal Checks that `options` is an object, for `call`: an options argument of any other type is a caller's mistake. */
+export function checkOptionsObject(options: unknown, call: string): asserts options is object {
+  if (typeof options !== 'object' || options === null) throw invalidArgType(`${call}: options`, 'an object', options);
+}
+
 /** @internal Checks a timeout in milliseconds: 0 to 2^31 - 1, or Infinity for no deadline. */
 export function checkTimeout<F extends number | undefined>(value: unknown, fallback: F, what = 'options.shutdownTimeout'): number | F {
   if (value === undefined) return fallback;

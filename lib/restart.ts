@@ -19,6 +19,7 @@
  */
 import { taskRestartChannel } from './channels.js';
 import { RestartLimitError, loggable, summarize } from './errors.js';
+import { abortableDelay } from './long-timeout.js';
 import type { SupervisorState } from './lifecycle.js';
 import type { RestartPolicy } from './spawn-options.js';
 import { Task, type TaskFunction, type TaskOwner } from './task.js';
@@ -121,17 +122,4 @@ function rankInWindow(task: RestartingTask): number {
   return times.length;
 }
 
-/** Resolves after `ms` (never, for Infinity) or once `signal` aborts, whichever comes first. */
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = ms === Infinity ? undefined : setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 

@@ -6,7 +6,7 @@
  */
 import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 import { maxTimeoutMs } from './long-timeout.js';
-import { checkKnownKeys, checkTimeout } from './option-checks.js';
+import { checkKnownKeys, checkOptionsObject, checkTimeout } from './option-checks.js';
 
 /**
  * Options for {@link Supervisor.spawn}.
@@ -101,8 +101,7 @@ export interface RestartPolicy {
  * @internal The policy `options` ask for, or undefined for none. Throws at the spawn call for
  * anything malformed, including restart options without a `restart` mode.
  */
-function restartPolicy(options: SpawnOptions): RestartPolicy | undefined {
-  const { restart, maxRestarts, within, backoff } = options;
+function restartPolicy(restart: unknown, maxRestarts: unknown, within: unknown, backoff: unknown): RestartPolicy | undefined {
   if (restart === undefined || restart === 'never') {
     // Checked one by one: this runs on every spawn with options, and a list of pairs would be an allocation each time.
     if (maxRestarts !== undefined) throw onlyWithRestart('maxRestarts', maxRestarts);
@@ -125,24 +124,22 @@ function onlyWithRestart(name: string, value: unknown): TypeError {
   return invalidArgValue(`spawn options.${name}`, "given only with restart: 'on-failure' or 'always'", value);
 }
 
-/**
- * @internal Checks `spawn`'s options but `name` and `shield` (which `spawn` reads once, itself):
- * unknown keys, and the restart policy, returned, or undefined for none.
- */
-export function checkSpawnOptions(options: SpawnOptions): RestartPolicy | undefined {
-  checkSpawnOptionKeys(options);
-  return restartPolicy(options);
+/** @internal `spawn`'s options, checked. */
+export interface SpawnSpec {
+  readonly name: string;
+  readonly shield: boolean;
+  readonly restart: RestartPolicy | undefined;
 }
 
-/** @internal The options `spawn` knows. */
-export const spawnOptionNames = ['name', 'shield', 'restart', 'maxRestarts', 'within', 'backoff'] as const;
-
 /**
- * @internal `checkKnownKeys` for `spawn`'s options, cheap enough for the hot path: a `for...in`
- * over a small literal allocates nothing (V8 serves it from the object's shape), where
- * `Object.keys` makes an array on every spawn. Inherited keys are skipped, as `Object.keys` would.
+ * @internal Checks `spawn`'s options, reading each one once, and returns what they ask for;
+ * `name` is the task's name when the options give none. Throws at the `spawn` call for anything
+ * malformed. The key check is a `for...in` over a small literal, which allocates nothing (V8
+ * serves it from the object's shape), where `Object.keys` makes an array on every spawn;
+ * inherited keys are skipped, as `Object.keys` would.
  */
-function checkSpawnOptionKeys(options: object): void {
+export function readSpawnOptions(options: unknown, name: string): SpawnSpec {
+  checkOptionsObject(options, 'spawn(fn, options)');
   for (const key in options) {
     switch (key) {
       case 'name':
@@ -155,7 +152,15 @@ function checkSpawnOptionKeys(options: object): void {
     }
     if (Object.hasOwn(options, key)) checkKnownKeys(options, spawnOptionNames, 'spawn options');
   }
+  const { name: given, shield = false, restart, maxRestarts, within, backoff } = options as SpawnOptions;
+  if (given !== undefined && typeof given !== 'string') throw invalidArgType('spawn options.name', 'a string', given);
+  if (typeof shield !== 'boolean') throw invalidArgType('spawn options.shield', 'a boolean', shield);
+  return { name: given ?? name, shield, restart: restartPolicy(restart, maxRestarts, within, backoff) };
 }
+
+/** @internal The options `spawn` knows. */
+export const spawnOptionNames = ['name', 'shield', 'restart', 'maxRestarts', 'within', 'backoff'] as const;
+
 
 function checkMaxRestarts(value: unknown): number {
   if (value === undefined) return 5;

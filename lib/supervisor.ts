@@ -40,7 +40,7 @@ import { TaskRegistry } from './registry.js';
 import { RestartingTask, runWithRestarts } from './restart.js';
 import { RootListener } from './root-listener.js';
 import { shutdownSequence } from './shutdown.js';
-import { type RestartPolicy, type SpawnOptions, checkSpawnOptions } from './spawn-options.js';
+import { type SpawnOptions, readSpawnOptions } from './spawn-options.js';
 import { recordSpawnSite } from './spawn-sites.js';
 import { type SupervisorTree, taskTree } from './task-tree.js';
 import { Task, type TaskFunction } from './task.js';
@@ -202,32 +202,19 @@ export class Supervisor implements AsyncDisposable {
       lastFunctionTakesSignal = fn.length > 0;
     }
     const takesSignal = lastFunctionTakesSignal;
-    let name = lastFunctionName;
-    let shield = false;
-    let restart: RestartPolicy | undefined;
-    if (options !== undefined) {
-      if (typeof options !== 'object' || options === null) throw invalidArgType('spawn(fn, options): options', 'an object', options);
-      restart = checkSpawnOptions(options);
-      const given = options.name;
-      if (given !== undefined) {
-        if (typeof given !== 'string') throw invalidArgType('spawn options.name', 'a string', given);
-        name = given;
-      }
-      const shielded = options.shield;
-      if (shielded !== undefined) {
-        if (typeof shielded !== 'boolean') throw invalidArgType('spawn options.shield', 'a boolean', shielded);
-        shield = shielded;
-      }
-    }
+    const spec = options === undefined ? undefined : readSpawnOptions(options, lastFunctionName);
+    const name = spec === undefined ? lastFunctionName : spec.name;
     if (this._life.phase >= CANCELLING) throw this._life.refusal(this.name, `spawn task "${name || 'anonymous'}"`);
 
+    const shield = spec !== undefined && spec.shield;
+    const restart = spec?.restart;
     const task = restart === undefined ? new Task<T>(this._registry, name, shield) : new RestartingTask<T>(this._registry, name, shield, restart);
     this._registry.add(task);
-    if (this._options.captureSpawnSites) recordSpawnSite(task, this.spawn);
     if (taskSpawnChannel.hasSubscribers) taskSpawnChannel.publish({ supervisor: this, task });
-
     if (restart !== undefined) task._track(runWithRestarts(this, task as RestartingTask<T>, fn, takesSignal));
     else this._registry.start(task, fn, takesSignal);
+    // Where it was spawned: the same stack, captured here or before `fn` ran.
+    if (this._options.captureSpawnSites) recordSpawnSite(task, this.spawn);
     return task;
   }
 

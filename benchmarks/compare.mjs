@@ -49,7 +49,11 @@ function usage(problem) {
   console.error(USAGE);
   process.exit(problem ? 2 : 0);
 }
-const list = (value) => String(value).split(',').map((s) => s.trim()).filter(Boolean);
+const list = (value) =>
+  String(value)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const ALIASES = { W1: 'shutdown', W2: 'spawn', W3: 'churn' };
 const config = {
   baseline: args.baseline,
@@ -129,7 +133,9 @@ function buildRev(sha) {
       const output = `${tsc.stdout}${tsc.stderr}`.trim();
       const libErrors = output.split('\n').filter((line) => line.startsWith('lib/'));
       if (!built || libErrors.length > 0) throw new Error(`compare.mjs: tsc failed for ${sha}:\n${output}`);
-      console.error(`compare.mjs: tsc reported errors outside lib/ for ${sha.slice(0, 12)} (lib/ built cleanly):\n${output.split('\n').slice(0, 5).join('\n')}`);
+      console.error(
+        `compare.mjs: tsc reported errors outside lib/ for ${sha.slice(0, 12)} (lib/ built cleanly):\n${output.split('\n').slice(0, 5).join('\n')}`,
+      );
     }
     cpSync(join(tree, 'dist/lib'), join(dir, 'lib'), { recursive: true, filter: (src) => !/\.(d\.ts|map)$/.test(src) });
   } finally {
@@ -152,7 +158,11 @@ function resolveBuild(spec, role) {
   }
   let sha;
   try {
-    sha = execFileSync('git', ['rev-parse', '--verify', '--quiet', `${spec}^{commit}`], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    sha = execFileSync('git', ['rev-parse', '--verify', '--quiet', `${spec}^{commit}`], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {}
   if (!sha) {
     if (!existsSync(spec)) usage(`--${role}=${spec} is neither a git revision nor a directory`);
@@ -170,7 +180,13 @@ function resolveBuild(spec, role) {
   }
   const lib = builtRevs.get(sha);
   const subject = execFileSync('git', ['log', '-1', '--format=%s', sha], { cwd: root, encoding: 'utf8' }).trim();
-  return { role, spec, describe: `\`${spec}\` = commit ${short} ("${subject.length > 70 ? `${subject.slice(0, 67)}...` : subject}")`, lib, digest: digestOf(lib) };
+  return {
+    role,
+    spec,
+    describe: `\`${spec}\` = commit ${short} ("${subject.length > 70 ? `${subject.slice(0, 67)}...` : subject}")`,
+    lib,
+    digest: digestOf(lib),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,7 +269,9 @@ try {
             state.failures.push(`${key} run ${run + 1}: ${r.error}`);
           }
           const elapsed = ((Date.now() - t0) / 1000).toFixed(0);
-          console.error(`[${elapsed.padStart(4)} s] node ${major} run ${run + 1}/${config.runs}  ${cell.workload.padEnd(8)} n=${String(cell.n).padEnd(7)} ${cell.system.padEnd(18)} ${build.role.padEnd(9)} ${headline(cell, r.ok ? r.metrics : undefined)}`);
+          console.error(
+            `[${elapsed.padStart(4)} s] node ${major} run ${run + 1}/${config.runs}  ${cell.workload.padEnd(8)} n=${String(cell.n).padEnd(7)} ${cell.system.padEnd(18)} ${build.role.padEnd(9)} ${headline(cell, r.ok ? r.metrics : undefined)}`,
+          );
         }
       });
     }
@@ -315,7 +333,17 @@ function nodeTable(major) {
       }
     }
   }
-  const header = ['metric', 'system', 'baseline median', 'baseline min – max', 'candidate median', 'candidate min – max', 'candidate / baseline', 'paired ratios min – max', 'verdict'];
+  const header = [
+    'metric',
+    'system',
+    'baseline median',
+    'baseline min – max',
+    'candidate median',
+    'candidate min – max',
+    'candidate / baseline',
+    'paired ratios min – max',
+    'verdict',
+  ];
   const line = (cells) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map((h, i) => (i < 2 ? '---' : i === header.length - 1 ? '---' : '---:'))), ...rows.map(line)].join('\n');
 }
@@ -337,7 +365,14 @@ const lines = [
 ];
 for (const major of config.nodes) {
   const state = results[major];
-  lines.push('', `### Node ${state.version}`, '', `${fmt(state.durationS / 60, 1)} min; load average ${state.loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${state.loadAfter.map((x) => x.toFixed(2)).join(' ')} after.`, '', nodeTable(major));
+  lines.push(
+    '',
+    `### Node ${state.version}`,
+    '',
+    `${fmt(state.durationS / 60, 1)} min; load average ${state.loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${state.loadAfter.map((x) => x.toFixed(2)).join(' ')} after.`,
+    '',
+    nodeTable(major),
+  );
   if (state.failures.length > 0) lines.push('', '**Failed measurements:**', '', ...state.failures.map((f) => `- ${f}`));
 }
 lines.push('<!-- compare:end -->');

@@ -42,10 +42,16 @@ for (const key of Object.keys(args)) if (!known.includes(key)) usage(`unknown op
 if (args.help) usage();
 function usage(problem) {
   if (problem) console.error(`drain.mjs: ${problem}`);
-  console.error('usage: node benchmarks/drain.mjs [--runs=10] [--connections=16,64,256] [--systems=node,stoppable,fastify,supervise] [--handler=fast,slow] [--node=20,24] [--write]');
+  console.error(
+    'usage: node benchmarks/drain.mjs [--runs=10] [--connections=16,64,256] [--systems=node,stoppable,fastify,supervise] [--handler=fast,slow] [--node=20,24] [--write]',
+  );
   process.exit(problem ? 2 : 0);
 }
-const list = (value) => String(value).split(',').map((s) => s.trim()).filter(Boolean);
+const list = (value) =>
+  String(value)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const SYSTEMS = ['node', 'stoppable', 'fastify', 'supervise'];
 const HANDLERS = ['fast', 'slow'];
 const config = {
@@ -259,7 +265,9 @@ for (const major of config.nodes) {
           const line = s.ok
             ? `lost ${s.lost}, reset before first ${s.resetBeforeFirst}, non-2xx ${s.non2xx}, close ${s.closeResponses}, refused ${s.refused}, drain ${r0(s.drainMs)} ms (${s.answeredBeforeSigterm} answered before SIGTERM)`
             : `FAILED: ${s.failure}`;
-          console.error(`[${elapsed.padStart(4)} s] node ${major} run ${run}/${config.runs}  ${handler.padEnd(4)} c=${String(connections).padEnd(4)} ${system.padEnd(9)} ${line}`);
+          console.error(
+            `[${elapsed.padStart(4)} s] node ${major} run ${run}/${config.runs}  ${handler.padEnd(4)} c=${String(connections).padEnd(4)} ${system.padEnd(9)} ${line}`,
+          );
           if (!s.ok) console.error(`\n!!! MEASUREMENT FAILED: node ${major} ${system} ${handler} c=${connections} run ${run}: ${s.failure}\n`);
         }
       }
@@ -311,19 +319,38 @@ function nodeTable(major) {
       }
     }
   }
-  return table(['handler', 'connections', 'system', 'lost per shutdown (median)', 'lost (max)', 'connections reset before their first response (median)', '503/non-2xx (median)', 'drain ms (median)', 'runs'], rows);
+  return table(
+    [
+      'handler',
+      'connections',
+      'system',
+      'lost per shutdown (median)',
+      'lost (max)',
+      'connections reset before their first response (median)',
+      '503/non-2xx (median)',
+      'drain ms (median)',
+      'runs',
+    ],
+    rows,
+  );
 }
-
 
 const cpus = os.cpus();
 const rel = (p) => (p.startsWith(root + '/') ? relative(root, p) : p);
 const command = `node benchmarks/drain.mjs${process.argv.length > 2 ? ' ' + process.argv.slice(2).join(' ') : ''}`;
-const full = config.runs >= 10 && config.nodes.length >= 2 && config.connections.length >= 3 && config.systems.length === SYSTEMS.length && config.handlers.length === HANDLERS.length;
+const full =
+  config.runs >= 10 &&
+  config.nodes.length >= 2 &&
+  config.connections.length >= 3 &&
+  config.systems.length === SYSTEMS.length &&
+  config.handlers.length === HANDLERS.length;
 const SYSTEM_NOTES = {
   node: () => 'node: `server.close()` and `closeIdleConnections()`, `closeAllConnections()` after 10 s',
   stoppable: () => `stoppable ${packageVersion(join(here, 'node_modules/stoppable/package.json'))}: \`stoppable(server, 10_000)\`, \`server.stop()\``,
-  fastify: () => `fastify ${packageVersion(join(here, 'node_modules/fastify/package.json'))}: \`await app.close()\` with the defaults (\`forceCloseConnections: 'idle'\`, \`return503OnClosing: true\`)`,
-  supervise: () => `**supervise**: \`sup.adopt(server, closeServer)\` under \`run()\`, \`drainDelay: ${config.drainDelay}\` (commit ${commitAtSnapshot}; \`dist/lib\` snapshot sha256 ${distDigest}…)`,
+  fastify: () =>
+    `fastify ${packageVersion(join(here, 'node_modules/fastify/package.json'))}: \`await app.close()\` with the defaults (\`forceCloseConnections: 'idle'\`, \`return503OnClosing: true\`)`,
+  supervise: () =>
+    `**supervise**: \`sup.adopt(server, closeServer)\` under \`run()\`, \`drainDelay: ${config.drainDelay}\` (commit ${commitAtSnapshot}; \`dist/lib\` snapshot sha256 ${distDigest}…)`,
 };
 const minutes = (Date.now() - t0) / 60_000;
 const section = [];
@@ -340,10 +367,15 @@ Systems: ${config.systems.map((s) => SYSTEM_NOTES[s]()).join('; ')}.
 `);
 for (const major of config.nodes) {
   const r = results[major];
-  section.push(`### Node ${r.version}\n\nServer binary \`${rel(r.bin)}\`; ${fmt(Math.round(r.durationS))} s; load average ${r.loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${r.loadAfter.map((x) => x.toFixed(2)).join(' ')} after.\n`);
+  section.push(
+    `### Node ${r.version}\n\nServer binary \`${rel(r.bin)}\`; ${fmt(Math.round(r.durationS))} s; load average ${r.loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${r.loadAfter.map((x) => x.toFixed(2)).join(' ')} after.\n`,
+  );
   section.push(nodeTable(major));
   const failed = r.samples.filter((s) => !s.ok);
-  if (failed.length) section.push(`\nFailed runs (left out of the medians):\n\n${failed.map((s) => `- ${s.handler} c=${s.connections} ${s.system} run ${s.run}: ${s.failure}`).join('\n')}`);
+  if (failed.length)
+    section.push(
+      `\nFailed runs (left out of the medians):\n\n${failed.map((s) => `- ${s.handler} c=${s.connections} ${s.system} run ${s.run}: ${s.failure}`).join('\n')}`,
+    );
   section.push('');
 }
 section.push('<!-- drain:end -->');

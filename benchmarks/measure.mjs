@@ -130,7 +130,13 @@ const workloads = {
     const after = heapUsed();
     check(count.started === n, `${count.started} tasks started, expected ${n}`);
     await shutdownAndCheck(system, release, n);
-    return { spawnMs: t1 - t0, spawnNsPerTask: ((t1 - t0) * 1e6) / n, spawnMutatorNsPerTask: ((tm - t0) * 1e6) / n, heapBytesPerTask: (after - before) / n, cleanups: count.cleanups };
+    return {
+      spawnMs: t1 - t0,
+      spawnNsPerTask: ((t1 - t0) * 1e6) / n,
+      spawnMutatorNsPerTask: ((tm - t0) * 1e6) / n,
+      heapBytesPerTask: (after - before) / n,
+      cleanups: count.cleanups,
+    };
   },
 
   async churn(adapter) {

@@ -36,10 +36,16 @@ for (const key of Object.keys(args)) if (!known.includes(key)) usage(`unknown op
 if (args.help) usage();
 function usage(problem) {
   if (problem) console.error(`run.mjs: ${problem}`);
-  console.error('usage: node benchmarks/run.mjs [--quick] [--node=20,24] [--runs=5] [--n=1000,10000,100000] [--systems=a,b] [--workloads=W1,W2,W3,W4,S,D] [--out=file.md]');
+  console.error(
+    'usage: node benchmarks/run.mjs [--quick] [--node=20,24] [--runs=5] [--n=1000,10000,100000] [--systems=a,b] [--workloads=W1,W2,W3,W4,S,D] [--out=file.md]',
+  );
   process.exit(problem ? 2 : 0);
 }
-const list = (value) => String(value).split(',').map((s) => s.trim()).filter(Boolean);
+const list = (value) =>
+  String(value)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const quick = args.quick === true;
 const config = {
   quick,
@@ -81,11 +87,29 @@ const OBSERVED = ['supervise-observed'];
  */
 const WORKLOADS = [
   { id: 'W1', workload: 'shutdown', metric: 'shutdownNsPerTask', own: [...SIGNAL, ...PEERS], floor: 'floor-shared-reason', sizes: 'sizes' },
-  { id: 'W2', workload: 'spawn', metric: 'spawnNsPerTask', extra: 'heapBytesPerTask', own: [...SIGNAL, ...PEERS], floor: 'floor-shared-reason', sizes: 'sizes' },
+  {
+    id: 'W2',
+    workload: 'spawn',
+    metric: 'spawnNsPerTask',
+    extra: 'heapBytesPerTask',
+    own: [...SIGNAL, ...PEERS],
+    floor: 'floor-shared-reason',
+    sizes: 'sizes',
+  },
   { id: 'W3', workload: 'churn', metric: 'churnNsPerTask', own: ['supervise', 'floor', ...PEERS], floor: 'floor', sizes: 'churn' },
   { id: 'W4', workload: 'layers', metric: 'layersMs', own: ['supervise', 'floor-shared-reason', ...PEERS], floor: 'floor-shared-reason', sizes: 'layers' },
   { id: 'W1b', workload: 'shutdown', metric: 'shutdownNsPerTask', own: NOSIGNAL, reuse: PEERS, floor: 'floor-nosignal', sizes: 'sizes', parent: 'W1' },
-  { id: 'W2b', workload: 'spawn', metric: 'spawnNsPerTask', extra: 'heapBytesPerTask', own: NOSIGNAL, reuse: PEERS, floor: 'floor-nosignal', sizes: 'sizes', parent: 'W2' },
+  {
+    id: 'W2b',
+    workload: 'spawn',
+    metric: 'spawnNsPerTask',
+    extra: 'heapBytesPerTask',
+    own: NOSIGNAL,
+    reuse: PEERS,
+    floor: 'floor-nosignal',
+    sizes: 'sizes',
+    parent: 'W2',
+  },
   { id: 'W3b', workload: 'churn', metric: 'churnNsPerTask', own: NOSIGNAL, reuse: PEERS, floor: 'floor-nosignal', sizes: 'churn', parent: 'W3' },
   { id: 'W1d', workload: 'shutdown', own: ['supervise-nosignal', ...OBSERVED], sizes: 'sizes', parent: 'W1', group: 'D' },
   { id: 'W2d', workload: 'spawn', own: ['supervise-nosignal', ...OBSERVED], sizes: 'sizes', parent: 'W2', group: 'D' },
@@ -197,7 +221,9 @@ for (const major of config.nodes) {
           state.failures.push(`${key} run ${run}: ${r.error}`);
         }
         const elapsed = ((Date.now() - t0) / 1000).toFixed(0);
-        console.error(`[${elapsed.padStart(4)} s] node ${major} run ${run}/${runsOf(cell)}  ${cell.workload.padEnd(11)} n=${String(cell.n).padEnd(7)} ${cell.system.padEnd(19)} ${headline(cell, r.ok ? r.metrics : undefined)}`);
+        console.error(
+          `[${elapsed.padStart(4)} s] node ${major} run ${run}/${runsOf(cell)}  ${cell.workload.padEnd(11)} n=${String(cell.n).padEnd(7)} ${cell.system.padEnd(19)} ${headline(cell, r.ok ? r.metrics : undefined)}`,
+        );
       }
     }
   }
@@ -293,7 +319,10 @@ function workloadSection(major, w) {
         }
         const mutatorMetric = { spawnNsPerTask: 'spawnMutatorNsPerTask', shutdownNsPerTask: 'shutdownMutatorNsPerTask' }[metric];
         if (mutatorMetric) cells.push(fmt(sample(major, system, w.workload, nn, mutatorMetric)?.median));
-        cells.push(ratio(s.median, floor?.median), isPeer ? (peer?.system === system ? 'best peer' : ratio(s.median, peer?.stats.median)) : ratio(s.median, peer?.stats.median));
+        cells.push(
+          ratio(s.median, floor?.median),
+          isPeer ? (peer?.system === system ? 'best peer' : ratio(s.median, peer?.stats.median)) : ratio(s.median, peer?.stats.median),
+        );
         if (w.sizes === 'churn') {
           const tps = sample(major, system, 'churn', nn, 'tasksPerSec');
           const growth = sample(major, system, 'churn', nn, 'heapGrowthBytes');
@@ -308,7 +337,19 @@ function workloadSection(major, w) {
     const unit = { shutdownNsPerTask: 'ns/task', spawnNsPerTask: 'ns/task', heapBytesPerTask: 'bytes/task', churnNsPerTask: 'ns/task', layersMs: 'ms' }[metric];
     let header;
     if (w.sizes === 'layers') header = ['N', 'system', `median ${unit}`, 'min', 'max', 'x ideal', 'x floor', 'x best peer', 'note'];
-    else if (w.sizes === 'churn') header = ['N', 'system', 'tasks/s (median)', `median ${unit}`, 'min', 'max', 'x floor', 'x best peer', 'heap after - before, bytes: median (min … max)', 'note'];
+    else if (w.sizes === 'churn')
+      header = [
+        'N',
+        'system',
+        'tasks/s (median)',
+        `median ${unit}`,
+        'min',
+        'max',
+        'x floor',
+        'x best peer',
+        'heap after - before, bytes: median (min … max)',
+        'note',
+      ];
     else if (metric === 'heapBytesPerTask') header = ['N', 'system', `median ${unit}`, 'min', 'max', 'x floor', 'x best peer', 'note'];
     else header = ['N', 'system', `median ${unit}`, 'min', 'max', 'median before the final scavenge', 'x floor', 'x best peer', 'note'];
     out.push(`${metric === 'heapBytesPerTask' ? '\n**Heap per pending task**\n\n' : ''}${table(header, rows)}`);
@@ -347,7 +388,12 @@ function targets(major) {
   {
     const s = get('supervise', 'spawn', 'heapBytesPerTask');
     const f = get('floor-shared-reason', 'spawn', 'heapBytesPerTask');
-    add('W2 heap bytes/pending task <= floor-shared-reason + 100', s && `${fmt(s.median)} (${s && f ? signed(s.median - f.median) : ''} B)`, f && fmt(f.median), s && f ? s.median <= f.median + 100 : undefined);
+    add(
+      'W2 heap bytes/pending task <= floor-shared-reason + 100',
+      s && `${fmt(s.median)} (${s && f ? signed(s.median - f.median) : ''} B)`,
+      f && fmt(f.median),
+      s && f ? s.median <= f.median + 100 : undefined,
+    );
   }
   // 4-7: like for like with fibers: at or below Effect's best adapter (required on Node 24).
   const required = major === '24';
@@ -371,19 +417,28 @@ function targets(major) {
   // W4: about one cleanup's time per layer.
   for (const layers of [1, 3]) {
     const s = get('supervise', 'layers', 'layersMs', layers);
-    add(`W4 ${layers} layer${layers > 1 ? 's' : ''} of 200 x 20 ms cleanups <= 1.5 x ${20 * layers} ms`, s && `${fmt(s.median)} ms`, `${20 * layers} ms ideal`, s ? s.median <= 1.5 * 20 * layers : undefined);
+    add(
+      `W4 ${layers} layer${layers > 1 ? 's' : ''} of 200 x 20 ms cleanups <= 1.5 x ${20 * layers} ms`,
+      s && `${fmt(s.median)} ms`,
+      `${20 * layers} ms ideal`,
+      s ? s.median <= 1.5 * 20 * layers : undefined,
+    );
   }
   // W3: no growth.
   for (const system of ['supervise', 'supervise-nosignal']) {
     const g = get(system, 'churn', 'heapGrowthBytes', config.churn);
-    add(`W3${system === 'supervise' ? '' : 'b'} churn: ${system} heap after - before <= 1 MiB`, g && `${signed(g.median)} B (max ${signed(g.max)})`, `over ${fmt(config.churn, 0)} tasks`, g ? g.max <= 1 << 20 : undefined);
+    add(
+      `W3${system === 'supervise' ? '' : 'b'} churn: ${system} heap after - before <= 1 MiB`,
+      g && `${signed(g.median)} B (max ${signed(g.max)})`,
+      `over ${fmt(config.churn, 0)} tasks`,
+      g ? g.max <= 1 << 20 : undefined,
+    );
   }
   return rows;
 }
 
 // ---------------------------------------------------------------------------------------------
 // RESULTS.md
-
 
 const ADAPTER_NAMES = [...SIGNAL, ...NOSIGNAL, ...OBSERVED, ...PEERS];
 const describe = {};
@@ -415,7 +470,7 @@ ${config.nodes.map((m) => `| Node ${m} | ${results[m].version} (\`${rel(results[
 | one measurement | \`<node> --expose-gc --max-old-space-size=4096 benchmarks/measure.mjs <adapter> <workload> <n>\` (prints one line of JSON) |
 | runs | ${config.runs} per cell (W4: ${config.layerRuns}; effection: ${config.effectionRuns}, as its processes take ~10 s at N = 100 000); medians, min and max; every measurement in a fresh process; systems interleaved (A B C A B C …) within each run |
 
-## Targets (N = ${fmt(TARGET_N, 0)}${TARGET_N !== 100_000 ? ': **not the issue\'s 100 000**' : ''})
+## Targets (N = ${fmt(TARGET_N, 0)}${TARGET_N !== 100_000 ? ": **not the issue's 100 000**" : ''})
 
 Ratios are of medians; a ratio above 1 costs more than the reference.
 `);
@@ -424,7 +479,12 @@ for (const major of config.nodes) {
   const rows = targets(major);
   missedByNode[major] = rows.filter((r) => r.met === '**MISSED**');
   md.push(`### Node ${results[major].version}\n`);
-  md.push(table(['target', 'supervise (median)', 'reference (median)', 'status', 'note'], rows.map((r) => [r.target, r.value ?? '–', r.reference ?? '–', r.met, r.note])));
+  md.push(
+    table(
+      ['target', 'supervise (median)', 'reference (median)', 'status', 'note'],
+      rows.map((r) => [r.target, r.value ?? '–', r.reference ?? '–', r.met, r.note]),
+    ),
+  );
   md.push('');
 }
 
@@ -442,10 +502,16 @@ for (const major of config.nodes) {
       continue;
     }
     const outputs = systems.map((system) => {
-      const child = spawnSync(nodeBinary(major), [join(here, 'profile.mjs'), system, String(TARGET_N), '5'], { encoding: 'utf8', cwd: root, timeout: CHILD_TIMEOUT_MS });
+      const child = spawnSync(nodeBinary(major), [join(here, 'profile.mjs'), system, String(TARGET_N), '5'], {
+        encoding: 'utf8',
+        cwd: root,
+        timeout: CHILD_TIMEOUT_MS,
+      });
       return child.status === 0 ? child.stdout.trim().split('\n').slice(0, 8).join('\n') : `${system}: profile failed (${child.status ?? child.signal})`;
     });
-    profiles.push(`### Node ${results[major].version}: ${row.target}\n\n\`node benchmarks/profile.mjs <system> ${TARGET_N} 5\`, self time per spawn (top lines):\n\n\`\`\`\n${outputs.join('\n\n')}\n\`\`\`\n`);
+    profiles.push(
+      `### Node ${results[major].version}: ${row.target}\n\n\`node benchmarks/profile.mjs <system> ${TARGET_N} 5\`, self time per spawn (top lines):\n\n\`\`\`\n${outputs.join('\n\n')}\n\`\`\`\n`,
+    );
   }
 }
 if (profiles.length > 0) {
@@ -500,10 +566,31 @@ if (WORKLOADS.some((w) => w.group === 'D' && wanted(w))) {
       const without = sample(major, 'supervise-nosignal', workload, nn, metric);
       const withOne = sample(major, 'supervise-observed', workload, nn, metric);
       const difference = without && withOne ? withOne.median - without.median : undefined;
-      rows.push([`Node ${results[major].version}`, `${workload} ${unit}`, fmt(nn, 0), cell(without), cell(withOne), ratio(withOne?.median, without?.median), difference === undefined ? '–' : signed(difference)]);
+      rows.push([
+        `Node ${results[major].version}`,
+        `${workload} ${unit}`,
+        fmt(nn, 0),
+        cell(without),
+        cell(withOne),
+        ratio(withOne?.median, without?.median),
+        difference === undefined ? '–' : signed(difference),
+      ]);
     }
   }
-  md.push(table(['what', 'workload', 'N', 'without a subscriber (`supervise-nosignal`)', 'with a subscriber on every channel (`supervise-observed`)', 'x no subscriber', 'difference'], rows));
+  md.push(
+    table(
+      [
+        'what',
+        'workload',
+        'N',
+        'without a subscriber (`supervise-nosignal`)',
+        'with a subscriber on every channel (`supervise-observed`)',
+        'x no subscriber',
+        'difference',
+      ],
+      rows,
+    ),
+  );
   md.push('');
 }
 
@@ -521,17 +608,47 @@ ${fmt(config.signalN, 0)} AbortControllers in one process (after a warm-up of 2 
       };
       const bytes = sample(major, kind, 'signal-cost', config.signalN, 'heapBytesPerSignal');
       const listener = sample(major, kind, 'signal-cost', config.signalN, 'heapBytesPerListener');
-      rows.push([`Node ${results[major].version}`, kind === 'shared' ? 'abort(sharedReason)' : 'abort()', cell('createNsPerSignal'), cell('listenNsPerSignal'), cell('abortNsPerSignal'), cell('totalNsPerSignal'), cell('heapBytesPerSignal'), cell('heapBytesPerListener'), bytes && listener ? fmt(bytes.median + listener.median) : '–']);
+      rows.push([
+        `Node ${results[major].version}`,
+        kind === 'shared' ? 'abort(sharedReason)' : 'abort()',
+        cell('createNsPerSignal'),
+        cell('listenNsPerSignal'),
+        cell('abortNsPerSignal'),
+        cell('totalNsPerSignal'),
+        cell('heapBytesPerSignal'),
+        cell('heapBytesPerListener'),
+        bytes && listener ? fmt(bytes.median + listener.median) : '–',
+      ]);
     }
   }
-  md.push(table(['what', 'abort', 'create ns', 'addEventListener ns', 'abort ns (listener runs)', 'total ns', 'bytes per controller+signal', 'bytes per (first) listener', 'bytes in all'], rows));
-  md.push('\nOn Node 24 a signal allocates its listener storage on the first `addEventListener`, so its bytes show in the listener column. Per task, supervise (with a `signal` parameter) and the signal floors pay one of each; the no-signal systems pay none.');
+  md.push(
+    table(
+      [
+        'what',
+        'abort',
+        'create ns',
+        'addEventListener ns',
+        'abort ns (listener runs)',
+        'total ns',
+        'bytes per controller+signal',
+        'bytes per (first) listener',
+        'bytes in all',
+      ],
+      rows,
+    ),
+  );
+  md.push(
+    '\nOn Node 24 a signal allocates its listener storage on the first `addEventListener`, so its bytes show in the listener column. Per task, supervise (with a `signal` parameter) and the signal floors pay one of each; the no-signal systems pay none.',
+  );
   md.push('');
 }
 
 md.push(`## Systems
 
-${table(['system', 'what it does'], ADAPTER_NAMES.filter(wantedSystem).map((n) => [`\`${n}\``, describe[n]]))}
+${table(
+  ['system', 'what it does'],
+  ADAPTER_NAMES.filter(wantedSystem).map((n) => [`\`${n}\``, describe[n]]),
+)}
 
 Adapters live in \`benchmarks/adapters/\`, one per system, with the interface described at the top of \`benchmarks/measure.mjs\`.
 Effect's current major is 4 (checked with \`npm view effect dist-tags\`), so the harness pins \`effect@^4\`. \`effect-scope\` uses \`Scope.make()\`'s default sequential finalizer strategy: its shutdown interrupts and awaits one fiber after the other (W4 shows it); \`Scope.make("parallel")\` would not.
@@ -539,7 +656,12 @@ Effect's current major is 4 (checked with \`npm view effect dist-tags\`), so the
 
 // benchmarks/drain.mjs, spawn-options.mjs, scale.mjs and compare.mjs write their own sections: kept verbatim, right after the intro.
 const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
-const ownSections = [/<!-- drain:start -->[\s\S]*?<!-- drain:end -->/, /<!-- spawn-options:start -->[\s\S]*?<!-- spawn-options:end -->/, /<!-- scale:start -->[\s\S]*?<!-- scale:end -->/, /<!-- compare:start -->[\s\S]*?<!-- compare:end -->/]
+const ownSections = [
+  /<!-- drain:start -->[\s\S]*?<!-- drain:end -->/,
+  /<!-- spawn-options:start -->[\s\S]*?<!-- spawn-options:end -->/,
+  /<!-- scale:start -->[\s\S]*?<!-- scale:end -->/,
+  /<!-- compare:start -->[\s\S]*?<!-- compare:end -->/,
+]
   .map((pattern) => pattern.exec(previous)?.[0])
   .filter((section) => section !== undefined);
 if (ownSections.length > 0) md[0] = md[0].replace('\n## Setup\n', () => `\n${ownSections.join('\n\n')}\n\n## Setup\n`);

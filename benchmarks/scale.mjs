@@ -30,10 +30,12 @@ if (process.argv[2] === '--measure') {
   process.exit(0);
 }
 
-const args = Object.fromEntries(process.argv.slice(2).map((arg) => {
-  const [key, value = 'true'] = arg.replace(/^--/, '').split('=');
-  return [key, value];
-}));
+const args = Object.fromEntries(
+  process.argv.slice(2).map((arg) => {
+    const [key, value = 'true'] = arg.replace(/^--/, '').split('=');
+    return [key, value];
+  }),
+);
 for (const key of Object.keys(args)) {
   if (!['runs', 'node', 'write'].includes(key)) {
     console.error(`unknown option --${key}; usage: node benchmarks/scale.mjs [--runs=5] [--node=20,24] [--write]`);
@@ -69,15 +71,21 @@ async function measure(workload, n, variant) {
     console.log(JSON.stringify({ shutdownMs: ms, overshootMs: ms - TIMEOUT_MS }));
   } else if (workload === 'W6') {
     let signalledAt = 0;
-    const report = await run((sup) => {
-      for (let i = 0; i < n; i++) {
-        sup.spawn((signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error(`job ${i % 10} failed to stop`)), { once: true })), { name: 'job' });
-      }
-      setImmediate(() => {
-        signalledAt = performance.now();
-        process.kill(process.pid, 'SIGTERM');
-      });
-    }, { name: 'W6', exit: false, shutdownTimeout: 10_000 });
+    const report = await run(
+      (sup) => {
+        for (let i = 0; i < n; i++) {
+          sup.spawn(
+            (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error(`job ${i % 10} failed to stop`)), { once: true })),
+            { name: 'job' },
+          );
+        }
+        setImmediate(() => {
+          signalledAt = performance.now();
+          process.kill(process.pid, 'SIGTERM');
+        });
+      },
+      { name: 'W6', exit: false, shutdownTimeout: 10_000 },
+    );
     const ms = performance.now() - signalledAt;
     if (report.errors.length !== n) throw new Error(`${report.errors.length} errors, ${n} expected`);
     console.log(JSON.stringify({ reportMs: ms }));
@@ -153,18 +161,26 @@ for (const major of majors) {
   }
   const w6 = [];
   for (let run = 0; run < runs; run++) w6.push(await once(node, 'W6', 100_000));
-  const w7 = new Map([[10_000, []], [100_000, []]]);
+  const w7 = new Map([
+    [10_000, []],
+    [100_000, []],
+  ]);
   for (let run = 0; run < runs; run++) for (const n of w7.keys()) w7.get(n).push(await once(node, 'W7', n));
 
   const lines = [`### Node ${version}`, ''];
-  lines.push(`W5: overshoot past the 200 ms deadline (ms, median of runs; min … max; negative when the shutdown ended before it: tasks are waited for until ${TASKS_DEADLINE_MS} ms, the deadline less the disposal reserve, and the disposers had nothing to do), and what stderr received.`, '');
+  lines.push(
+    `W5: overshoot past the 200 ms deadline (ms, median of runs; min … max; negative when the shutdown ended before it: tasks are waited for until ${TASKS_DEADLINE_MS} ms, the deadline less the disposal reserve, and the disposers had nothing to do), and what stderr received.`,
+    '',
+  );
   lines.push('| N | variant | overshoot ms | min … max | shutdown ms | stderr lines | stderr bytes |', '| ---: | --- | ---: | --- | ---: | ---: | ---: |');
   for (const n of W5_SIZES) {
     for (const [variant, label] of W5_VARIANTS) {
       const samples = w5.get(`${variant}/${n}`);
       if (samples === undefined) continue;
       const over = samples.map((s) => s.overshootMs);
-      lines.push(`| ${fmt(n)} | ${label} | ${fmt(median(over), 1)} | ${fmt(Math.min(...over), 1)} … ${fmt(Math.max(...over), 1)} | ${fmt(median(samples.map((s) => s.shutdownMs)), 1)} | ${fmt(median(samples.map((s) => s.stderrLines)))} | ${fmt(median(samples.map((s) => s.stderrBytes)))} |`);
+      lines.push(
+        `| ${fmt(n)} | ${label} | ${fmt(median(over), 1)} | ${fmt(Math.min(...over), 1)} … ${fmt(Math.max(...over), 1)} | ${fmt(median(samples.map((s) => s.shutdownMs)), 1)} | ${fmt(median(samples.map((s) => s.stderrLines)))} | ${fmt(median(samples.map((s) => s.stderrBytes)))} |`,
+      );
     }
   }
   const shutdown = (variant, n) => median(w5.get(`${variant}/${n}`).map((s) => s.shutdownMs));
@@ -177,8 +193,16 @@ for (const major of majors) {
   const checks = [
     [`default logger shutdown <= 1.1x logger: false (worst N)`, `${fmt(loggerRatio, 3)}x`, loggerRatio <= 1.1],
     ['logger: false overshoot at N = 100 000 <= 50 ms', `${fmt(overshoot('logger-false', 100_000), 1)} ms`, overshoot('logger-false', 100_000) <= 50],
-    [`time past the tasks' deadline (${TASKS_DEADLINE_MS} ms) grows no faster than N from 10 000 to 1 000 000 (ratio <= 100)`, `${fmt(pastTasksDeadline(10_000), 1)} ms to ${fmt(pastTasksDeadline(1_000_000), 1)} ms: ${fmt(growth, 1)}x for 100x the tasks`, growth <= 100],
-    ['stderr at N = 1 000 000 within the bound (about 30 lines, 8 KB)', `${fmt(median(w5.get('default/1000000').map((s) => s.stderrLines)))} lines, ${fmt(median(w5.get('default/1000000').map((s) => s.stderrBytes)))} bytes`, median(w5.get('default/1000000').map((s) => s.stderrBytes)) <= 8 * 1024],
+    [
+      `time past the tasks' deadline (${TASKS_DEADLINE_MS} ms) grows no faster than N from 10 000 to 1 000 000 (ratio <= 100)`,
+      `${fmt(pastTasksDeadline(10_000), 1)} ms to ${fmt(pastTasksDeadline(1_000_000), 1)} ms: ${fmt(growth, 1)}x for 100x the tasks`,
+      growth <= 100,
+    ],
+    [
+      'stderr at N = 1 000 000 within the bound (about 30 lines, 8 KB)',
+      `${fmt(median(w5.get('default/1000000').map((s) => s.stderrLines)))} lines, ${fmt(median(w5.get('default/1000000').map((s) => s.stderrBytes)))} bytes`,
+      median(w5.get('default/1000000').map((s) => s.stderrBytes)) <= 8 * 1024,
+    ],
   ];
   lines.push('', '| target | measured | met |', '| --- | --- | --- |');
   for (const [target, measured, met] of checks) {
@@ -188,7 +212,9 @@ for (const major of majors) {
   lines.push('', 'W6: 100 000 tasks that each reject when cancelled, under `run()`: time from SIGTERM to the report, and what stderr received.', '');
   lines.push('| report ms (median) | min … max | stderr lines | stderr bytes |', '| ---: | --- | ---: | ---: |');
   const w6ms = w6.map((s) => s.reportMs);
-  lines.push(`| ${fmt(median(w6ms), 1)} | ${fmt(Math.min(...w6ms), 1)} … ${fmt(Math.max(...w6ms), 1)} | ${fmt(median(w6.map((s) => s.stderrLines)))} | ${fmt(median(w6.map((s) => s.stderrBytes)))} |`);
+  lines.push(
+    `| ${fmt(median(w6ms), 1)} | ${fmt(Math.min(...w6ms), 1)} … ${fmt(Math.max(...w6ms), 1)} | ${fmt(median(w6.map((s) => s.stderrLines)))} | ${fmt(median(w6.map((s) => s.stderrBytes)))} |`,
+  );
   lines.push('', 'W7: per-request churn: N children shut down oldest first, time per child.', '');
   lines.push('| N | ns per child (median) | min … max |', '| ---: | ---: | --- |');
   for (const [n, samples] of w7) {
@@ -217,5 +243,10 @@ if (args.write) {
   const text = readFileSync(file, 'utf8');
   const start = text.indexOf('<!-- scale:start -->');
   const end = text.indexOf('<!-- scale:end -->');
-  writeFileSync(file, start >= 0 && end > start ? text.slice(0, start) + section + text.slice(end + '<!-- scale:end -->'.length) : text.replace('<!-- spawn-options:end -->', `<!-- spawn-options:end -->\n\n${section}`));
+  writeFileSync(
+    file,
+    start >= 0 && end > start
+      ? text.slice(0, start) + section + text.slice(end + '<!-- scale:end -->'.length)
+      : text.replace('<!-- spawn-options:end -->', `<!-- spawn-options:end -->\n\n${section}`),
+  );
 }

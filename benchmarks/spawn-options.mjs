@@ -14,10 +14,12 @@ import { fileURLToPath } from 'node:url';
 import { gitCommit } from './lib/provenance.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const args = Object.fromEntries(process.argv.slice(2).map((arg) => {
-  const [key, value = 'true'] = arg.replace(/^--/, '').split('=');
-  return [key, value];
-}));
+const args = Object.fromEntries(
+  process.argv.slice(2).map((arg) => {
+    const [key, value = 'true'] = arg.replace(/^--/, '').split('=');
+    return [key, value];
+  }),
+);
 const known = ['baseline', 'runs', 'n', 'write'];
 for (const key of Object.keys(args)) {
   if (!known.includes(key)) {
@@ -107,7 +109,9 @@ const lines = [
 ];
 for (const [label, values] of Object.entries(rows)) {
   const [build, named] = label.split(' ');
-  lines.push(`| ${build} | ${named === 'named' ? "`{ name: 'job' }`" : 'no options'} | ${fmt(median(values))} | ${fmt(Math.min(...values))} | ${fmt(Math.max(...values))} | ${(median(values) / base).toFixed(3)} |`);
+  lines.push(
+    `| ${build} | ${named === 'named' ? "`{ name: 'job' }`" : 'no options'} | ${fmt(median(values))} | ${fmt(Math.min(...values))} | ${fmt(Math.max(...values))} | ${(median(values) / base).toFixed(3)} |`,
+  );
 }
 lines.push('<!-- spawn-options:end -->');
 const section = lines.join('\n');
@@ -118,8 +122,9 @@ if (args.write) {
   const text = readFileSync(file, 'utf8');
   const start = text.indexOf('<!-- spawn-options:start -->');
   const end = text.indexOf('<!-- spawn-options:end -->');
-  const updated = start >= 0 && end > start
-    ? text.slice(0, start) + section + text.slice(end + '<!-- spawn-options:end -->'.length)
-    : text.replace('<!-- drain:end -->', `<!-- drain:end -->\n\n${section}`);
+  const updated =
+    start >= 0 && end > start
+      ? text.slice(0, start) + section + text.slice(end + '<!-- spawn-options:end -->'.length)
+      : text.replace('<!-- drain:end -->', `<!-- drain:end -->\n\n${section}`);
   writeFileSync(file, updated);
 }

@@ -27,49 +27,58 @@ class Database {
   }
 }
 
-await run(async (sup) => {
-  sup.defer(() => step('deferred: registered first, so it runs last'));
-  const db = sup.use(await Database.open());
+await run(
+  async (sup) => {
+    sup.defer(() => step('deferred: registered first, so it runs last'));
+    const db = sup.use(await Database.open());
 
-  // Serves until disposal reaches it: readiness turns 503 the moment shutdown begins, so the load
-  // balancer stops sending traffic during drainDelay; then closeServer drains what is in flight.
-  const server = sup.adopt(http.createServer((req, res) => {
-    if (req.url === '/ready') {
-      res.writeHead(sup.signal.aborted ? 503 : 200).end(sup.signal.aborted ? 'draining\n' : 'ready\n');
-    } else if (req.url === '/slow') {
-      setTimeout(() => res.end('slow response\n'), 2_000);
-    } else {
-      db.rows.push(`request ${req.url}`);
-      res.end('hello\n');
-    }
-  }), closeServer);
-  sup.defer(() => step('http: closing the server, in-flight requests finish'));
+    // Serves until disposal reaches it: readiness turns 503 the moment shutdown begins, so the load
+    // balancer stops sending traffic during drainDelay; then closeServer drains what is in flight.
+    const server = sup.adopt(
+      http.createServer((req, res) => {
+        if (req.url === '/ready') {
+          res.writeHead(sup.signal.aborted ? 503 : 200).end(sup.signal.aborted ? 'draining\n' : 'ready\n');
+        } else if (req.url === '/slow') {
+          setTimeout(() => res.end('slow response\n'), 2_000);
+        } else {
+          db.rows.push(`request ${req.url}`);
+          res.end('hello\n');
+        }
+      }),
+      closeServer,
+    );
+    sup.defer(() => step('http: closing the server, in-flight requests finish'));
 
-  // A worker pulling jobs until its signal aborts; it finishes the job in hand before it stops.
-  sup.spawn(async (signal) => {
-    let job = 0;
-    while (!signal.aborted) {
-      await sleep(200, undefined, { signal }).catch(() => {});
-      if (!signal.aborted) db.rows.push(`job ${++job}`);
-    }
-    step(`worker: stopped after ${job} jobs`);
-  }, { name: 'worker' });
+    // A worker pulling jobs until its signal aborts; it finishes the job in hand before it stops.
+    sup.spawn(
+      async (signal) => {
+        let job = 0;
+        while (!signal.aborted) {
+          await sleep(200, undefined, { signal }).catch(() => {});
+          if (!signal.aborted) db.rows.push(`job ${++job}`);
+        }
+        step(`worker: stopped after ${job} jobs`);
+      },
+      { name: 'worker' },
+    );
 
-  // A periodic task: it rejects with its abort reason, which counts as cancelled, not failed.
-  sup.spawn(async function heartbeat(signal) {
-    try {
-      for (;;) await sleep(1_000, undefined, { signal });
-    } finally {
-      step('heartbeat: stopped');
-    }
-  });
+    // A periodic task: it rejects with its abort reason, which counts as cancelled, not failed.
+    sup.spawn(async function heartbeat(signal) {
+      try {
+        for (;;) await sleep(1_000, undefined, { signal });
+      } finally {
+        step('heartbeat: stopped');
+      }
+    });
 
-  sup.signal.addEventListener('abort', () => step('shutdown began: /ready answers 503, still serving during drainDelay'));
-  await new Promise<void>((resolve) => server.listen(Number(process.env.PORT ?? 8080), '127.0.0.1', resolve));
-  step(`listening on http://127.0.0.1:${(server.address() as AddressInfo).port} with ${sup.size} tasks; press Ctrl-C to stop`);
-}, {
-  name: 'daemon',
-  drainDelay: Number(process.env.DRAIN_DELAY ?? 1_000),
-  shutdownTimeout: 5_000,
-  onShutdown: () => step('onShutdown: deregistering from service discovery'),
-});
+    sup.signal.addEventListener('abort', () => step('shutdown began: /ready answers 503, still serving during drainDelay'));
+    await new Promise<void>((resolve) => server.listen(Number(process.env.PORT ?? 8080), '127.0.0.1', resolve));
+    step(`listening on http://127.0.0.1:${(server.address() as AddressInfo).port} with ${sup.size} tasks; press Ctrl-C to stop`);
+  },
+  {
+    name: 'daemon',
+    drainDelay: Number(process.env.DRAIN_DELAY ?? 1_000),
+    shutdownTimeout: 5_000,
+    onShutdown: () => step('onShutdown: deregistering from service discovery'),
+  },
+);

@@ -3,14 +3,7 @@
 // exported. Every `await` below stands for one Await step of the spec, so promise jobs interleave
 // with other code exactly as they do with the native implementation.
 
-import {
-  type DisposeMethod,
-  alreadyDisposed,
-  disposeSymbol,
-  getMethod,
-  notAnObject,
-  notCallable,
-} from './disposable-stack.js';
+import { type DisposeMethod, alreadyDisposed, disposeSymbol, getMethod, notAnObject, notCallable } from './disposable-stack.js';
 import { suppress } from './suppressed-error.js';
 
 /**
@@ -27,8 +20,7 @@ import { suppress } from './suppressed-error.js';
  * ```
  */
 /* c8 ignore next 2 -- every Node.js this package supports has Symbol.asyncDispose; the fallback is for other hosts */
-export const asyncDisposeSymbol: typeof Symbol.asyncDispose =
-  Symbol.asyncDispose ?? (Symbol.for('nodejs.asyncDispose') as typeof Symbol.asyncDispose);
+export const asyncDisposeSymbol: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? (Symbol.for('nodejs.asyncDispose') as typeof Symbol.asyncDispose);
 
 /**
  * DisposeResources with only async-dispose resources. A resource whose method is undefined stands for

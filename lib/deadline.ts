@@ -21,9 +21,12 @@ export class Deadline {
     if (this.at === Infinity) return Promise.resolve(promise);
     // Past the deadline already (a child its parent reaches late): no timer, so that a hundred
     // such children do not wait a timer's turn each, one after the other.
-    this.#expired ??= performance.now() >= this.at ? Promise.resolve(timedOut) : new Promise((resolve) => {
-      this.#timer = new LongTimeout(this.at, () => resolve(timedOut));
-    });
+    this.#expired ??=
+      performance.now() >= this.at
+        ? Promise.resolve(timedOut)
+        : new Promise((resolve) => {
+            this.#timer = new LongTimeout(this.at, () => resolve(timedOut));
+          });
     return Promise.race([promise, this.#expired]);
   }
 

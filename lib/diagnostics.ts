@@ -32,7 +32,6 @@ import type { ShutdownCause, ShutdownReport } from './report.js';
 import type { Supervisor } from './supervisor.js';
 import type { Task, TaskState } from './task.js';
 
-
 /**
  * On `supervise:task:spawn`: a task was registered; its function runs right after.
  *

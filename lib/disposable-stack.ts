@@ -16,8 +16,7 @@ import { suppress } from './suppressed-error.js';
  * ```
  */
 /* c8 ignore next 2 -- every Node.js this package supports has Symbol.dispose; the fallback is for other hosts */
-export const disposeSymbol: typeof Symbol.dispose =
-  Symbol.dispose ?? (Symbol.for('nodejs.dispose') as typeof Symbol.dispose);
+export const disposeSymbol: typeof Symbol.dispose = Symbol.dispose ?? (Symbol.for('nodejs.dispose') as typeof Symbol.dispose);
 
 /** A resource's dispose step, called with the resource (or undefined) as `this` and no arguments. @internal */
 export type DisposeMethod = (this: unknown) => unknown;

@@ -41,7 +41,6 @@ const CLOSING = 3;
 const DETACHED = 4; // upgraded or CONNECT: the application's until the deadline
 type ConnectionState = typeof BUSY | typeof IDLE | typeof EXPIRED | typeof CLOSING | typeof DETACHED;
 
-
 /** One HTTP/1 connection of a watched server. */
 class Http1Connection {
   /** The last response on this connection: with pipelining, the one written last. */
@@ -137,7 +136,8 @@ export class ServerDrain {
       // Connections Node knows and this drain never saw: all of them for an unwatched server.
       const before = this.#watched ? 0 : await connectionCount(this.#server);
       server.closeAllConnections();
-      if (!this.#watched) return `forced: closeAllConnections() at the deadline on a server closeServer never watched${before > 0 ? ` (${before} connection(s) were open)` : ''}`;
+      if (!this.#watched)
+        return `forced: closeAllConnections() at the deadline on a server closeServer never watched${before > 0 ? ` (${before} connection(s) were open)` : ''}`;
     } else if (!this.#watched) {
       const left = await connectionCount(this.#server);
       if (left > 0) return `forced: ${left} connection(s) still open at the deadline could not be destroyed: the server was not adopted with closeServer`;

@@ -125,6 +125,8 @@ export class Lifecycle {
 
   /** The error `spawn`, `child` or a registration throws in a phase that refuses it. */
   refusal(name: string, what: string): SupervisorClosedError {
-    return new SupervisorClosedError(`Cannot ${what}: supervisor "${name}" is ${stateOf(this.#phase)}, ${phaseNames[this.#phase]} (shutdown cause: ${this.#cause ?? 'none'})`);
+    return new SupervisorClosedError(
+      `Cannot ${what}: supervisor "${name}" is ${stateOf(this.#phase)}, ${phaseNames[this.#phase]} (shutdown cause: ${this.#cause ?? 'none'})`,
+    );
   }
 }

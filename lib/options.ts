@@ -13,7 +13,7 @@ import type { Task } from './task.js';
 /**
  * Where supervise writes its few operational lines (signal received, stragglers, errors that
  * are not kept for a report). `console` fits; so do pino, winston and bunyan loggers.
-  *
+ *
  * @example
  * ```ts
  * import pino from 'pino';
@@ -33,7 +33,7 @@ export interface Logger {
  *   does not accumulate errors; a failure during shutdown is still kept.
  * - a function `(error, task) => void`: yours to handle. If it throws, that error is kept and
  *   the tree shuts down.
-  *
+ *
  * @example
  * ```ts
  * const sup = new Supervisor({
@@ -140,7 +140,18 @@ export interface ResolvedOptions {
 const defaultSignals: readonly NodeJS.Signals[] = Object.freeze(['SIGINT', 'SIGTERM']);
 
 /** @internal The names `new Supervisor()` takes; `run()` takes these and its own. */
-export const supervisorOptionNames = ['name', 'shutdownTimeout', 'disposeReserve', 'drainDelay', 'signals', 'secondSignal', 'onTaskError', 'logger', 'captureSpawnSites', 'dumpSignal'] as const;
+export const supervisorOptionNames = [
+  'name',
+  'shutdownTimeout',
+  'disposeReserve',
+  'drainDelay',
+  'signals',
+  'secondSignal',
+  'onTaskError',
+  'logger',
+  'captureSpawnSites',
+  'dumpSignal',
+] as const;
 const childOptionNames = ['name', 'shutdownTimeout', 'disposeReserve', 'onTaskError', 'logger', 'signals'] as const;
 const rootOnlyOptionNames = ['drainDelay', 'secondSignal', 'dumpSignal', 'captureSpawnSites'] as const;
 /** Why each is its root's alone, for the refusal at `child()`. */
@@ -148,7 +159,7 @@ const rootOnly: Record<(typeof rootOnlyOptionNames)[number], string> = {
   drainDelay: 'only a root supervisor drains before cancelling',
   secondSignal: 'a second signal reaches the root, which decides for the whole tree',
   dumpSignal: "the root's dump signal prints the whole tree, this child included",
-  captureSpawnSites: "a child captures spawn sites when its root does",
+  captureSpawnSites: 'a child captures spawn sites when its root does',
 };
 
 /** @internal Resolves the options of a root supervisor. */

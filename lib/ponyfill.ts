@@ -10,17 +10,9 @@ import { AsyncDisposableStackPonyfill, asyncDisposeSymbol } from './async-dispos
 import { DisposableStackPonyfill, disposeSymbol } from './disposable-stack.js';
 import { SuppressedErrorPonyfill, isSuppressedError } from './suppressed-error.js';
 
-export {
-  AsyncDisposableStackPonyfill,
-  DisposableStackPonyfill,
-  SuppressedErrorPonyfill,
-  asyncDisposeSymbol,
-  disposeSymbol,
-  isSuppressedError,
-};
+export { AsyncDisposableStackPonyfill, DisposableStackPonyfill, SuppressedErrorPonyfill, asyncDisposeSymbol, disposeSymbol, isSuppressedError };
 
-const globals: Partial<Pick<typeof globalThis, 'AsyncDisposableStack' | 'DisposableStack' | 'SuppressedError'>> =
-  globalThis;
+const globals: Partial<Pick<typeof globalThis, 'AsyncDisposableStack' | 'DisposableStack' | 'SuppressedError'>> = globalThis;
 
 /**
  * True when the exported `DisposableStack`, `AsyncDisposableStack` and `SuppressedError` are the
@@ -35,9 +27,7 @@ const globals: Partial<Pick<typeof globalThis, 'AsyncDisposableStack' | 'Disposa
  * ```
  */
 export const nativeDisposables: boolean =
-  typeof globals.AsyncDisposableStack === 'function' &&
-  typeof globals.DisposableStack === 'function' &&
-  typeof globals.SuppressedError === 'function';
+  typeof globals.AsyncDisposableStack === 'function' && typeof globals.DisposableStack === 'function' && typeof globals.SuppressedError === 'function';
 
 /**
  * A stack of resources disposed together, newest first, when `dispose()` is called or a `using`
@@ -52,8 +42,7 @@ export const nativeDisposables: boolean =
  * stack.dispose(); // closed socket, then closed file
  * ```
  */
-export const DisposableStack: DisposableStackConstructor =
-  (nativeDisposables && globals.DisposableStack) || DisposableStackPonyfill;
+export const DisposableStack: DisposableStackConstructor = (nativeDisposables && globals.DisposableStack) || DisposableStackPonyfill;
 /** An instance of {@link DisposableStack}. */
 export type DisposableStack = globalThis.DisposableStack;
 
@@ -71,8 +60,7 @@ export type DisposableStack = globalThis.DisposableStack;
  * await stack.disposeAsync(); // clears the timer, then flushed log
  * ```
  */
-export const AsyncDisposableStack: AsyncDisposableStackConstructor =
-  (nativeDisposables && globals.AsyncDisposableStack) || AsyncDisposableStackPonyfill;
+export const AsyncDisposableStack: AsyncDisposableStackConstructor = (nativeDisposables && globals.AsyncDisposableStack) || AsyncDisposableStackPonyfill;
 /** An instance of {@link AsyncDisposableStack}. */
 export type AsyncDisposableStack = globalThis.AsyncDisposableStack;
 
@@ -89,7 +77,6 @@ export type AsyncDisposableStack = globalThis.AsyncDisposableStack;
  * // SuppressedError shutdown close failed request failed
  * ```
  */
-export const SuppressedError: SuppressedErrorConstructor =
-  (nativeDisposables && globals.SuppressedError) || SuppressedErrorPonyfill;
+export const SuppressedError: SuppressedErrorConstructor = (nativeDisposables && globals.SuppressedError) || SuppressedErrorPonyfill;
 /** An instance of {@link SuppressedError}. */
 export type SuppressedError = globalThis.SuppressedError;

@@ -105,7 +105,9 @@ async function close(pool: ClosablePool, grace: GracePeriod): Promise<void> {
   // queue and idle threads is first waited for until it has no job left, then closed; unless
   // it is forced meanwhile.
   const closed = isObservable(pool)
-    ? pollUntil(() => pool.queueSize === 0 && pool.idleThreads === pool.threads.length, idlePollMs, forcing.signal).then((idle) => (idle ? pool.close() : undefined))
+    ? pollUntil(() => pool.queueSize === 0 && pool.idleThreads === pool.threads.length, idlePollMs, forcing.signal).then((idle) =>
+        idle ? pool.close() : undefined,
+      )
     : pool.close();
   const forced = await grace.wait(Promise.race([closed, destroyedNow]), () => {
     forcing.abort();

@@ -81,7 +81,9 @@ export class ProcessEdge {
     // Only the first: every later write to the dead stream fails the same way.
     if (this.#streamFailed.has(stream)) return;
     this.#streamFailed.add(stream);
-    const failure = Object.assign(new Error(`supervise: writing to ${name} failed: the process lost its ${name === 'stderr' ? 'log' : 'output'}`), { cause: error });
+    const failure = Object.assign(new Error(`supervise: writing to ${name} failed: the process lost its ${name === 'stderr' ? 'log' : 'output'}`), {
+      cause: error,
+    });
     // Said on the other stream, if it still works: never on the one that failed.
     const other = stream === process.stderr ? process.stdout : process.stderr;
     if (!this.#streamFailed.has(other) && !other.destroyed) {
@@ -121,7 +123,8 @@ export class ProcessEdge {
     this.#logErrors(report.errors);
     const phases = sup._life.stats;
     const drains = sup._options.drainDelay > 0 || sup._hooks?.beforeCancel !== undefined;
-    const timing = phases === undefined ? '' : ` (${drains ? `drain ${ms(phases.beforeCancelMs)}, ` : ''}tasks ${ms(phases.tasksMs)}, disposal ${ms(phases.disposeMs)})`;
+    const timing =
+      phases === undefined ? '' : ` (${drains ? `drain ${ms(phases.beforeCancelMs)}, ` : ''}tasks ${ms(phases.tasksMs)}, disposal ${ms(phases.disposeMs)})`;
     this.#summaryCode = report.exitCode;
     this.#log(
       'warn',
@@ -156,7 +159,11 @@ export class ProcessEdge {
       namesShown++;
     }
     const rest = unprinted.length - full.length - shown;
-    if (rest > 0) this.#log('error', `supervise: … and ${plural(rest, 'more error')} under ${plural(groups.length - namesShown, 'other message')}: report.errors has them all`);
+    if (rest > 0)
+      this.#log(
+        'error',
+        `supervise: … and ${plural(rest, 'more error')} under ${plural(groups.length - namesShown, 'other message')}: report.errors has them all`,
+      );
   }
 
   /**

@@ -121,5 +121,3 @@ function rankInWindow(task: RestartingTask): number {
   if (maxRestarts === Infinity && times.length > rankedRestarts) times.shift();
   return times.length;
 }
-
-

@@ -79,7 +79,10 @@ export function run(main?: (sup: Supervisor) => unknown, options: RunOptions = {
 }
 
 /** @internal `run()`, also handing back the supervisor it made: for `supervise/testing`. */
-export function startRun(main: ((sup: Supervisor) => unknown) | undefined, options: RunOptions = {}): { supervisor: Supervisor; report: Promise<ShutdownReport> } {
+export function startRun(
+  main: ((sup: Supervisor) => unknown) | undefined,
+  options: RunOptions = {},
+): { supervisor: Supervisor; report: Promise<ShutdownReport> } {
   if (main !== undefined && typeof main !== 'function') throw invalidArgType('run(main)', 'a function or undefined', main);
   if (typeof options !== 'object' || options === null) throw invalidArgType('run(main, options): options', 'an object', options);
   for (const name of ['stopOnUnhandledErrors', 'exitWhenDone'] as const) {
@@ -96,15 +99,17 @@ export function startRun(main: ((sup: Supervisor) => unknown) | undefined, optio
   for (const name of runOptionNames) delete supervisorOptions[name];
   const sup = new Supervisor(supervisorOptions as SupervisorOptions);
   const beforeCancel =
-    onShutdown === undefined ? undefined : async () => {
-      try {
-        await onShutdown(sup);
-      } catch (error) {
-        // An error already pending from main or a task is the cause; this one must not hide it.
-        if (sup._life.errors.length === 0) throw error;
-        sup._log('error', 'supervise: onShutdown failed as well:', loggable(error));
-      }
-    };
+    onShutdown === undefined
+      ? undefined
+      : async () => {
+          try {
+            await onShutdown(sup);
+          } catch (error) {
+            // An error already pending from main or a task is the cause; this one must not hide it.
+            if (sup._life.errors.length === 0) throw error;
+            sup._log('error', 'supervise: onShutdown failed as well:', loggable(error));
+          }
+        };
   sup._attachRun({
     beforeCancel,
     onIdle: exitWhenDone ? () => void sup.shutdown() : undefined,
@@ -163,7 +168,11 @@ async function joinRootsStoppedAlongside(sup: Supervisor, report: ShutdownReport
   let cancelled = report.cancelled;
   reports.forEach((other, index) => {
     if (other === undefined) {
-      stragglers.push({ id: 0, name: `root "${others[index]!.name}" (still shutting down)`, ageMs: Math.round(performance.now() - startedAt + report.durationMs) });
+      stragglers.push({
+        id: 0,
+        name: `root "${others[index]!.name}" (still shutting down)`,
+        ageMs: Math.round(performance.now() - startedAt + report.durationMs),
+      });
       return;
     }
     cancelled += other.cancelled;

@@ -150,7 +150,10 @@ export async function shutdownSequence(
 
   // Phase 4, stopped.
   if (parentBudget === undefined && budget.silent > 0) {
-    sup._log('warn', `supervise: "${sup.name}": ${plural(budget.silent, 'more stuck task')}${budget.omittedSupervisors > 0 ? ` in ${plural(budget.omittedSupervisors, 'more supervisor')}` : ''} not listed: the log is bounded; report.stragglers has them all`);
+    sup._log(
+      'warn',
+      `supervise: "${sup.name}": ${plural(budget.silent, 'more stuck task')}${budget.omittedSupervisors > 0 ? ` in ${plural(budget.omittedSupervisors, 'more supervisor')}` : ''} not listed: the log is bounded; report.stragglers has them all`,
+    );
   }
   tasksDeadline.clear();
   deadline.clear();
@@ -180,7 +183,13 @@ export async function shutdownSequence(
  * here, the child's own deadline is no later than the parent's, so it always reports in time;
  * and its stuck-task log shares the parent's bound.
  */
-async function shutdownChild(child: SupervisorCore, reason: unknown, signal: NodeJS.Signals | undefined, deadline: Deadline, budget: PrintBudget): Promise<ShutdownReport | undefined> {
+async function shutdownChild(
+  child: SupervisorCore,
+  reason: unknown,
+  signal: NodeJS.Signals | undefined,
+  deadline: Deadline,
+  budget: PrintBudget,
+): Promise<ShutdownReport | undefined> {
   if (child._life.phase === RUNNING) return child._begin('parent', reason, signal, deadline.at, budget);
   const report = await deadline.race(child.done);
   return report === timedOut ? undefined : report;
@@ -189,11 +198,15 @@ async function shutdownChild(child: SupervisorCore, reason: unknown, signal: Nod
 /** The abort reason of a shutdown given none (or begun by a failure, which becomes its `cause`). */
 function abortError(name: string, cause: ShutdownCause, failure: unknown, signal: NodeJS.Signals | undefined): DOMException {
   const why =
-    cause === 'signal' ? `received ${signal}`
-    : cause === 'message' ? "received a 'shutdown' message"
-    : cause === 'error' ? 'a task failed'
-    : cause === 'parent' ? 'its parent is shutting down'
-    : 'shutdown was requested';
+    cause === 'signal'
+      ? `received ${signal}`
+      : cause === 'message'
+        ? "received a 'shutdown' message"
+        : cause === 'error'
+          ? 'a task failed'
+          : cause === 'parent'
+            ? 'its parent is shutting down'
+            : 'shutdown was requested';
   return new DOMException(`Supervisor "${name}" is shutting down: ${why}`, { name: 'AbortError', ...(cause === 'error' ? { cause: failure } : {}) });
 }
 
@@ -231,11 +244,7 @@ function straggler(disposer: Disposer, calledAt: number): Straggler {
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
 }
 
 /** A disposer that rejects after the report was made is logged, not lost. */

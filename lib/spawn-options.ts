@@ -96,7 +96,6 @@ export interface RestartPolicy {
   readonly delay: (restart: number) => number;
 }
 
-
 /**
  * @internal The policy `options` ask for, or undefined for none. Throws at the spawn call for
  * anything malformed, including restart options without a `restart` mode.
@@ -161,7 +160,6 @@ export function readSpawnOptions(options: unknown, name: string): SpawnSpec {
 /** @internal The options `spawn` knows. */
 export const spawnOptionNames = ['name', 'shield', 'restart', 'maxRestarts', 'within', 'backoff'] as const;
 
-
 function checkMaxRestarts(value: unknown): number {
   if (value === undefined) return 5;
   if (typeof value !== 'number') throw invalidArgType('spawn options.maxRestarts', 'a number', value);
@@ -184,7 +182,7 @@ function checkBackoff(value: unknown): (restart: number) => number {
     const delay = value as (restart: number) => unknown;
     return (restart) => {
       const ms = delay(restart);
-      if (typeof ms !== 'number' || !(ms >= 0)) throw invalidArgType('the backoff function\'s result', 'a number of milliseconds >= 0', ms);
+      if (typeof ms !== 'number' || !(ms >= 0)) throw invalidArgType("the backoff function's result", 'a number of milliseconds >= 0', ms);
       return Math.min(ms, maxTimeoutMs);
     };
   }
@@ -205,4 +203,3 @@ function checkBackoff(value: unknown): (restart: number) => number {
     return ceiling / 2 + Math.random() * (ceiling / 2);
   };
 }
-

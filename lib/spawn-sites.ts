@@ -30,7 +30,10 @@ export function spawnSitesOf(tasks: readonly { readonly id: number }[], ids: Rea
     if (!ids.has(task.id)) continue;
     const stack = sites.get(task)?.stack;
     if (stack === undefined) continue;
-    const frames = stack.split('\n').slice(1).filter((frame) => !frame.includes(ownDirectory));
+    const frames = stack
+      .split('\n')
+      .slice(1)
+      .filter((frame) => !frame.includes(ownDirectory));
     found.set(task.id, frames.join('\n'));
   }
   return found;

@@ -48,7 +48,9 @@ export function stuckTaskReport(sup: SupervisorCore, pending: readonly Straggler
     return undefined;
   }
   const lines = [header];
-  const sites = sup._options.captureSpawnSites ? spawnSitesOf(sup._registry.tasks, new Set(groups.map((group) => (group.first[0] as Straggler).id))) : undefined;
+  const sites = sup._options.captureSpawnSites
+    ? spawnSitesOf(sup._registry.tasks, new Set(groups.map((group) => (group.first[0] as Straggler).id)))
+    : undefined;
   let listed = 0;
   let namesListed = 0;
   for (const group of groups) {
@@ -92,4 +94,3 @@ function activeResources(): string {
   }
   return [...counts].map(([name, count]) => (count > 1 ? `${name} x${count}` : name)).join(', ');
 }
-

@@ -47,9 +47,14 @@ import { Task, type TaskFunction } from './task.js';
 
 export type { SupervisorState } from './lifecycle.js';
 
+// The last function spawned, its name and arity: see `spawn` (benchmarks/README.md has what it buys).
 let lastFunction: unknown;
 let lastFunctionName = '';
 let lastFunctionTakesSignal = false;
+
+function forgetLastFunction(): void {
+  lastFunction = undefined;
+}
 
 /**
  * Spawns tasks, holds resources, and shuts all of it down in order, on a signal, on a failure,
@@ -197,6 +202,9 @@ export class Supervisor implements AsyncDisposable {
     // A daemon spawns the same few functions over and over: remember the last one's name and
     // arity, which V8 computes on every read.
     if (fn !== lastFunction) {
+      // Remembered for one synchronous burst only: a function kept longer would keep its closure
+      // (and whatever it holds) alive until some other function is spawned, which may be never.
+      if (lastFunction === undefined) queueMicrotask(forgetLastFunction);
       lastFunction = fn;
       lastFunctionName = fn.name;
       lastFunctionTakesSignal = fn.length > 0;

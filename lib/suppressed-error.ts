@@ -79,11 +79,5 @@ export function suppress(error: unknown, suppressed: unknown): globalThis.Suppre
  * ```
  */
 export function isSuppressedError(value: unknown): value is globalThis.SuppressedError {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as { name?: unknown }).name === 'SuppressedError' &&
-    'error' in value &&
-    'suppressed' in value
-  );
+  return typeof value === 'object' && value !== null && (value as { name?: unknown }).name === 'SuppressedError' && 'error' in value && 'suppressed' in value;
 }

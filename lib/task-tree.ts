@@ -131,13 +131,18 @@ export function formatTree(tree: SupervisorTree, budget = new PrintBudget(50, 8 
     }
   }
   if (hiddenTasks > 0 || hiddenSupervisors > 0) {
-    lines.push(`… ${plural(hiddenTasks, 'more task')}${hiddenSupervisors > 0 ? ` and ${plural(hiddenSupervisors, 'more supervisor')}` : ''} not shown: the printout is bounded (sup.tasks() has them all)`);
+    lines.push(
+      `… ${plural(hiddenTasks, 'more task')}${hiddenSupervisors > 0 ? ` and ${plural(hiddenSupervisors, 'more supervisor')}` : ''} not shown: the printout is bounded (sup.tasks() has them all)`,
+    );
   }
   return lines.join('\n');
 }
 
 function taskLine(task: TaskInfo): { text: string; tasks: number } {
-  return { text: `#${task.id} "${task.name}" ${task.state}${task.shielded ? ' (shielded)' : ''}, ${task.ageMs} ms${task.restarts > 0 ? `, ${task.restarts} restart(s)` : ''}`, tasks: 1 };
+  return {
+    text: `#${task.id} "${task.name}" ${task.state}${task.shielded ? ' (shielded)' : ''}, ${task.ageMs} ms${task.restarts > 0 ? `, ${task.restarts} restart(s)` : ''}`,
+    tasks: 1,
+  };
 }
 
 function groupLine(group: NameGroup<TaskInfo>): { text: string; tasks: number } {
@@ -168,7 +173,8 @@ export function formatCutShort(sup: SupervisorCore, budget = new PrintBudget()):
   const disposals: string[] = [];
   const stack: SupervisorCore[] = [sup];
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    for (const task of next._registry.tasks) tasks.push({ id: task.id, name: task.name, state: task.state, ageMs: task._age(now), restarts: task.restarts, shielded: task.shielded });
+    for (const task of next._registry.tasks)
+      tasks.push({ id: task.id, name: task.name, state: task.state, ageMs: task._age(now), restarts: task.restarts, shielded: task.shielded });
     const inDisposal = next._inDisposal;
     if (inDisposal !== undefined) {
       if (inDisposal.child !== undefined) stack.push(inDisposal.child);

@@ -30,7 +30,7 @@ export type TaskState = 'running' | 'fulfilled' | 'rejected' | 'cancelled';
  * The work a supervisor runs. It receives its task's AbortSignal, which aborts when the task is
  * cancelled or its supervisor shuts down. A function that declares no parameter receives
  * nothing, and no AbortController is made for it unless `task.signal` is read.
-  *
+ *
  * @example
  * ```ts
  * const poll: TaskFunction<void> = async (signal) => {

@@ -82,7 +82,11 @@ export function simulateSignal(sup: Supervisor, signal: NodeJS.Signals = 'SIGTER
   }
   if (root.state === 'stopped') {
     // Its listener is gone: a real signal would not reach it.
-    throw invalidArgValue('simulateSignal(sup)', `a supervisor whose root is still running or stopping (root "${root.name}" has stopped, and no longer listens)`, root.name);
+    throw invalidArgValue(
+      'simulateSignal(sup)',
+      `a supervisor whose root is still running or stopping (root "${root.name}" has stopped, and no longer listens)`,
+      root.name,
+    );
   }
   // A simulated signal reaches this root alone.
   if (root._listener?.receiveSignal(name, []) !== true) return undefined;
@@ -220,33 +224,48 @@ export function recordTimeline(sup: Supervisor): Timeline {
   };
   const subscriptions: [string, (message: unknown) => void][] = [
     [channels.taskSpawn, (m) => add((m as TaskSpawnMessage).supervisor, 'spawn', (m as TaskSpawnMessage).task.name, '')],
-    [channels.taskSettle, (m) => {
-      const { supervisor, task, state } = m as TaskSettleMessage;
-      add(supervisor, 'settle', task.name, state);
-    }],
-    [channels.taskRestart, (m) => {
-      const { supervisor, task, restart } = m as TaskRestartMessage;
-      add(supervisor, 'restart', task.name, String(restart));
-    }],
-    [channels.shutdownStart, (m) => {
-      const { supervisor, cause, signal } = m as ShutdownStartMessage;
-      add(supervisor, 'shutdown', '', signal === undefined ? cause : `${cause} ${signal}`);
-    }],
+    [
+      channels.taskSettle,
+      (m) => {
+        const { supervisor, task, state } = m as TaskSettleMessage;
+        add(supervisor, 'settle', task.name, state);
+      },
+    ],
+    [
+      channels.taskRestart,
+      (m) => {
+        const { supervisor, task, restart } = m as TaskRestartMessage;
+        add(supervisor, 'restart', task.name, String(restart));
+      },
+    ],
+    [
+      channels.shutdownStart,
+      (m) => {
+        const { supervisor, cause, signal } = m as ShutdownStartMessage;
+        add(supervisor, 'shutdown', '', signal === undefined ? cause : `${cause} ${signal}`);
+      },
+    ],
     [channels.shutdownPhase, (m) => add((m as ShutdownPhaseMessage).supervisor, 'phase', (m as ShutdownPhaseMessage).phase, '')],
-    [channels.shutdownDispose, (m) => {
-      const { supervisor, name, outcome } = m as ShutdownDisposeMessage;
-      add(supervisor, 'dispose', name, outcome);
-    }],
-    [channels.shutdownEnd, (m) => {
-      const { supervisor, report } = m as ShutdownEndMessage;
-      // A child's stragglers reach its parent's report too; a child ends first: list each once, under it.
-      for (const straggler of report.stragglers) {
-        if (listedStragglers.has(straggler.id) || !isWithin(supervisor, sup)) continue;
-        listedStragglers.add(straggler.id);
-        add(supervisor, 'straggler', straggler.name, '');
-      }
-      add(supervisor, 'stopped', '', String(report.exitCode));
-    }],
+    [
+      channels.shutdownDispose,
+      (m) => {
+        const { supervisor, name, outcome } = m as ShutdownDisposeMessage;
+        add(supervisor, 'dispose', name, outcome);
+      },
+    ],
+    [
+      channels.shutdownEnd,
+      (m) => {
+        const { supervisor, report } = m as ShutdownEndMessage;
+        // A child's stragglers reach its parent's report too; a child ends first: list each once, under it.
+        for (const straggler of report.stragglers) {
+          if (listedStragglers.has(straggler.id) || !isWithin(supervisor, sup)) continue;
+          listedStragglers.add(straggler.id);
+          add(supervisor, 'straggler', straggler.name, '');
+        }
+        add(supervisor, 'stopped', '', String(report.exitCode));
+      },
+    ],
   ];
   for (const [name, onMessage] of subscriptions) diagnosticsChannel.subscribe(name, onMessage);
   let recording = true;

@@ -62,7 +62,9 @@ for (const arg of process.argv.slice(2)) {
 }
 
 function usage(message) {
-  console.error(`doctest: ${message}\nusage: node scripts/doctest.mjs [--only=<path substring>] [--dist=<dir>] [--timeout=<ms>] [--keep] [--list] [--verbose] [file...]`);
+  console.error(
+    `doctest: ${message}\nusage: node scripts/doctest.mjs [--only=<path substring>] [--dist=<dir>] [--timeout=<ms>] [--keep] [--list] [--verbose] [file...]`,
+  );
   process.exit(2);
 }
 
@@ -140,7 +142,13 @@ function addBlock(source, fence, lineOf, columnOf) {
 function extractMarkdown(file) {
   const source = display(file);
   const lines = readFileSync(file, 'utf8').split('\n');
-  for (const fence of fences(lines)) addBlock(source, fence, (i) => i + 1, () => 0);
+  for (const fence of fences(lines))
+    addBlock(
+      source,
+      fence,
+      (i) => i + 1,
+      () => 0,
+    );
 }
 
 function extractJsdoc(file) {
@@ -155,7 +163,7 @@ function extractJsdoc(file) {
     const lines = raw.map((line, k) => {
       let body = line;
       if (k === raw.length - 1) body = body.replace(/\s*\*\/$/, '');
-      const match = k === 0 ? /^\s*\/\*\*\s?/.exec(body) : /^\s*\*(?!\/) ?/.exec(body) ?? /^\s*/.exec(body);
+      const match = k === 0 ? /^\s*\/\*\*\s?/.exec(body) : (/^\s*\*(?!\/) ?/.exec(body) ?? /^\s*/.exec(body));
       prefix.push(match[0].length);
       return body.slice(match[0].length);
     });
@@ -168,7 +176,13 @@ function extractJsdoc(file) {
       if (!found.some((fence) => fence.info.split(/\s+/)[0] === 'ts')) {
         fail(`${source}:${firstLine + k}`, '@example without a ```ts fence');
       }
-      for (const fence of found) addBlock(source, fence, (i) => firstLine + i, (i) => prefix[i]);
+      for (const fence of found)
+        addBlock(
+          source,
+          fence,
+          (i) => firstLine + i,
+          (i) => prefix[i],
+        );
       k = end - 1;
     }
   }
@@ -232,14 +246,24 @@ function exportedNames(file, seen = new Set()) {
   const names = new Set();
   if (seen.has(file) || !existsSync(file)) return names;
   seen.add(file);
-  const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+  const text = readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/\/\/.*$/gm, '');
   for (const [, list] of text.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)) {
     for (const item of list.split(',')) {
-      const name = item.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop().trim();
+      const name = item
+        .trim()
+        .replace(/^type\s+/, '')
+        .split(/\s+as\s+/)
+        .pop()
+        .trim();
       if (name !== '') names.add(name);
     }
   }
-  for (const [, name] of text.matchAll(/export\s+(?:declare\s+)?(?:abstract\s+)?(?:class|function|const|let|var|interface|type|enum|namespace)\s+([A-Za-z_$][\w$]*)/g)) names.add(name);
+  for (const [, name] of text.matchAll(
+    /export\s+(?:declare\s+)?(?:abstract\s+)?(?:class|function|const|let|var|interface|type|enum|namespace)\s+([A-Za-z_$][\w$]*)/g,
+  ))
+    names.add(name);
   for (const [, from] of text.matchAll(/export\s+\*\s+from\s+['"]([^'"]+)['"]/g)) {
     for (const name of exportedNames(resolve(dirname(file), from.replace(/\.js$/, '.d.ts')), seen)) names.add(name);
   }
@@ -253,7 +277,13 @@ function declaredNames(code) {
   const names = new Set();
   for (const [, clause] of code.matchAll(/\bimport\s+(?:type\s+)?([^'";]*?)\s+from\s*['"]/g)) {
     for (const part of clause.replace(/[{}]/g, ',').split(',')) {
-      const name = part.trim().replace(/^type\s+/, '').replace(/^\*\s+as\s+/, '').split(/\s+as\s+/).pop().trim();
+      const name = part
+        .trim()
+        .replace(/^type\s+/, '')
+        .replace(/^\*\s+as\s+/, '')
+        .split(/\s+as\s+/)
+        .pop()
+        .trim();
       if (/^[A-Za-z_$][\w$]*$/.test(name)) names.add(name);
     }
   }
@@ -359,7 +389,8 @@ function parseDiagnostics(output) {
 }
 
 const byFile = new Map(blocks.map((block) => [block.name, block]));
-const blockOf = (file) => (file && (dirname(file) === srcDir || dirname(file) === fragDir) ? byFile.get(file.slice(dirname(file).length + 1).replace(/\.mts$/, '')) : undefined);
+const blockOf = (file) =>
+  file && (dirname(file) === srcDir || dirname(file) === fragDir) ? byFile.get(file.slice(dirname(file).length + 1).replace(/\.mts$/, '')) : undefined;
 
 function report(diagnostic) {
   const block = blockOf(diagnostic.file);
@@ -370,7 +401,10 @@ function report(diagnostic) {
   const codeLines = block.code.split('\n');
   if (diagnostic.line > codeLines.length) {
     // The auto-import appended to a fragment.
-    return fail(`${block.source}:${block.line}`, `${diagnostic.code} ${diagnostic.message}\n    (in the import of the package's names the checker adds to a fragment: import them explicitly instead)`);
+    return fail(
+      `${block.source}:${block.line}`,
+      `${diagnostic.code} ${diagnostic.message}\n    (in the import of the package's names the checker adds to a fragment: import them explicitly instead)`,
+    );
   }
   const text = codeLines[diagnostic.line - 1];
   fail(where(block, diagnostic.line, diagnostic.column), `${diagnostic.code} ${diagnostic.message}\n    | ${text}`);
@@ -461,7 +495,8 @@ function runProgram(block) {
       const ms = Math.round(performance.now() - t0);
       const shown = relocate(block, output).trimEnd().split('\n');
       if (code === 0 && !timedOut) {
-        if (args.verbose) console.log(`doctest: ${block.source}:${block.line} ran in ${ms} ms${output.trim() ? `:\n${shown.map((line) => `    > ${line}`).join('\n')}` : ''}`);
+        if (args.verbose)
+          console.log(`doctest: ${block.source}:${block.line} ran in ${ms} ms${output.trim() ? `:\n${shown.map((line) => `    > ${line}`).join('\n')}` : ''}`);
         return resolvePromise(ms);
       }
       const why = timedOut
@@ -508,7 +543,9 @@ for (const block of blocks) {
 const width = Math.max(...[...perSource.keys()].map((source) => source.length), 6);
 console.log(`doctest: ${'source'.padEnd(width)}  checked  run  no_run  fragments`);
 for (const [source, counts] of perSource) {
-  console.log(`doctest: ${source.padEnd(width)}  ${String(counts.checked).padStart(7)}  ${String(counts.run).padStart(3)}  ${String(counts.noRun).padStart(6)}  ${String(counts.fragments).padStart(9)}`);
+  console.log(
+    `doctest: ${source.padEnd(width)}  ${String(counts.checked).padStart(7)}  ${String(counts.run).padStart(3)}  ${String(counts.noRun).padStart(6)}  ${String(counts.fragments).padStart(9)}`,
+  );
 }
 console.log(
   `doctest: ${blocks.length} blocks type-checked against ${display(args.dist)} in ${Math.round(checkMs)} ms; ` +

@@ -140,12 +140,15 @@ describe('stopChildProcess', serial, () => {
     const report = await sup.shutdown();
     assert.equal(started.child.signalCode, 'SIGKILL', 'killed before the report, not 60 s later');
     assert.equal(report.exitCode, 124);
-    assert.deepEqual(report.stragglers.map((s) => s.name), [`ChildProcess (forced: SIGKILL to pid ${started.pid} after SIGTERM)`]);
+    assert.deepEqual(
+      report.stragglers.map((s) => s.name),
+      [`ChildProcess (forced: SIGKILL to pid ${started.pid} after SIGTERM)`],
+    );
     assert.deepEqual(logger.lines, []);
     assert.equal(exists(started.pid), false);
   });
 
-  it('a `timeout` shorter than the supervisor\'s remaining time is kept', async () => {
+  it("a `timeout` shorter than the supervisor's remaining time is kept", async () => {
     const started = await startChild({ ON_SIGNAL: 'ignore' });
     const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 60_000 });
     sup.adopt(started.child, (child) => stopChildProcess(child, { timeout: 200 }));
@@ -243,7 +246,11 @@ describe('stopChildProcess', serial, () => {
 
   it('stopChildProcess.with(options) checks them at that call; its disposer, adopted, signals and forces as configured, named stopChildProcess', async () => {
     const bad: [unknown, RegExp, string][] = [
-      [{ signl: 'SIGINT' }, /^stopChildProcess\.with\(options\): options\.signl must be one of the known options \(timeout, signal, group\); did you mean signal\?/, 'ERR_INVALID_ARG_VALUE'],
+      [
+        { signl: 'SIGINT' },
+        /^stopChildProcess\.with\(options\): options\.signl must be one of the known options \(timeout, signal, group\); did you mean signal\?/,
+        'ERR_INVALID_ARG_VALUE',
+      ],
       [{ signal: 'SIGNOPE' }, /^stopChildProcess\.with\(options\): options\.signal: unknown signal "SIGNOPE"/, 'ERR_UNKNOWN_SIGNAL'],
       [{ group: 'yes' }, /^stopChildProcess\.with\(options\): options\.group must be a boolean/, 'ERR_INVALID_ARG_TYPE'],
       [{ timeout: '1s' }, /^stopChildProcess\.with\(options\): options\.timeout must be a number/, 'ERR_INVALID_ARG_TYPE'],
@@ -258,7 +265,10 @@ describe('stopChildProcess', serial, () => {
     const report = await sup.shutdown();
     assert.equal(started.child.signalCode, 'SIGKILL');
     assert.equal(report.exitCode, 124);
-    assert.deepEqual(report.stragglers.map((s) => s.name), [`stopChildProcess (forced: SIGKILL to pid ${started.pid} after SIGINT)`]);
+    assert.deepEqual(
+      report.stragglers.map((s) => s.name),
+      [`stopChildProcess (forced: SIGKILL to pid ${started.pid} after SIGINT)`],
+    );
     assert.ok(report.durationMs < 30_000, `took ${report.durationMs} ms: forced at its timeout, not at the 60 s deadline`);
     assert.equal(await drained(started), `ready pid=${started.pid} grandchild=none\nchild got SIGINT\n`);
     assert.equal(exists(started.pid), false);
@@ -310,7 +320,9 @@ describe('a daemon that owns child processes, in the process table', serial, () 
 });
 
 describe('stopChildProcess after the leader of a detached group has exited', serial, () => {
-  it('the members left of its group are still signalled and waited for', { skip: process.platform !== 'linux' && 'process groups as Linux has them' }, async () => {
+  it('the members left of its group are still signalled and waited for', {
+    skip: process.platform !== 'linux' && 'process groups as Linux has them',
+  }, async () => {
     // The leader starts a grandchild in its own group and exits at once.
     const leader = spawn('sh', ['-c', 'sleep 60 & echo $!; exit 0'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
     started.add(leader.pid!);

@@ -48,10 +48,13 @@ async function listen(server: net.Server): Promise<number> {
 describe('closeServer, in this process', guard, () => {
   it('closes idle keep-alive connections after their grace and answers in-flight requests with Connection: close', async () => {
     const sup = new Supervisor({ signals: false, logger: false });
-    const server = sup.adopt(http.createServer((req, res) => {
-      if (req.url === '/slow') setTimeout(() => res.end('slow'), 200);
-      else res.end('fast');
-    }), closeServer);
+    const server = sup.adopt(
+      http.createServer((req, res) => {
+        if (req.url === '/slow') setTimeout(() => res.end('slow'), 200);
+        else res.end('fast');
+      }),
+      closeServer,
+    );
     const port = await listen(server);
     const agent = new http.Agent({ keepAlive: true });
     try {
@@ -75,11 +78,14 @@ describe('closeServer, in this process', guard, () => {
 
   it('a response whose headers were already sent still closes its connection when it ends', async () => {
     const sup = new Supervisor({ signals: false, logger: false });
-    const server = sup.adopt(http.createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.write('part 1, ');
-      setTimeout(() => res.end('part 2'), 200);
-    }), closeServer);
+    const server = sup.adopt(
+      http.createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('part 1, ');
+        setTimeout(() => res.end('part 2'), 200);
+      }),
+      closeServer,
+    );
     const port = await listen(server);
     const agent = new http.Agent({ keepAlive: true });
     try {
@@ -110,7 +116,10 @@ describe('closeServer, in this process', guard, () => {
 
   it('without a timeout, forces the close just before the supervisor deadline', async () => {
     const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 400 });
-    const server = sup.adopt(http.createServer(() => {}), closeServer);
+    const server = sup.adopt(
+      http.createServer(() => {}),
+      closeServer,
+    );
     const port = await listen(server);
     const hanging = get(port, '/hang', new http.Agent({ keepAlive: true }));
     await sleep(50);
@@ -285,7 +294,10 @@ describe('closeServer, in this process', guard, () => {
       assert.deepEqual(await slow, { status: 200, body: 'slow over tls', connection: 'close' });
       assert.equal((await hanging).error, 'ECONNRESET');
       assert.equal(report.exitCode, 124);
-      assert.deepEqual(report.stragglers.map((s) => s.name), ['closeServer (forced: 1 connection(s) destroyed at the deadline)']);
+      assert.deepEqual(
+        report.stragglers.map((s) => s.name),
+        ['closeServer (forced: 1 connection(s) destroyed at the deadline)'],
+      );
     } finally {
       agent.destroy();
     }
@@ -306,7 +318,11 @@ describe('closeServer, in this process', guard, () => {
       [{ timeout: NaN }, /options\.timeout must be >= 0/, 'ERR_OUT_OF_RANGE'],
       [{ idleGrace: -5 }, /idleGrace must be >= 0/, 'ERR_OUT_OF_RANGE'],
       [{ idleGrace: '1s' }, /idleGrace must be a number/, 'ERR_INVALID_ARG_TYPE'],
-      [{ idleGrase: 500 }, /^closeServer\.with\(options\): options\.idleGrase must be one of the known options \(timeout, idleGrace\); did you mean idleGrace\?/, 'ERR_INVALID_ARG_VALUE'],
+      [
+        { idleGrase: 500 },
+        /^closeServer\.with\(options\): options\.idleGrase must be one of the known options \(timeout, idleGrace\); did you mean idleGrace\?/,
+        'ERR_INVALID_ARG_VALUE',
+      ],
       [{ timout: 500 }, /did you mean timeout\?/, 'ERR_INVALID_ARG_VALUE'],
       [null, /must be an object/, 'ERR_INVALID_ARG_TYPE'],
       ['fast', /must be an object/, 'ERR_INVALID_ARG_TYPE'],
@@ -320,7 +336,10 @@ describe('closeServer, in this process', guard, () => {
 
   it('an idle connection stays open for its grace: a request sent then is served, with Connection: close', async () => {
     const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 10_000 });
-    const server = sup.adopt(http.createServer((_req, res) => res.end('ok')), closeServer.with({ idleGrace: 1_500 }));
+    const server = sup.adopt(
+      http.createServer((_req, res) => res.end('ok')),
+      closeServer.with({ idleGrace: 1_500 }),
+    );
     const port = await listen(server);
     const late = await rawConnection(port);
     const silent = await rawConnection(port);
@@ -359,7 +378,10 @@ describe('closeServer, in this process', guard, () => {
       assert.equal(upgraded.closed(), false, 'not closed as an idle HTTP connection');
       const report = await shutdown;
       await upgraded.whenClosed();
-      assert.deepEqual(report.stragglers.map((s) => s.name), ['closeServer (forced: 1 connection(s) destroyed at the deadline)']);
+      assert.deepEqual(
+        report.stragglers.map((s) => s.name),
+        ['closeServer (forced: 1 connection(s) destroyed at the deadline)'],
+      );
     } finally {
       upgraded.destroy();
     }
@@ -367,7 +389,10 @@ describe('closeServer, in this process', guard, () => {
 
   it('during drainDelay an adopted server keeps its keep-alive connections; the drain begins with its disposer', async () => {
     const sup = new Supervisor({ logger: false, drainDelay: 400, shutdownTimeout: 5_000 });
-    const server = sup.adopt(http.createServer((_req, res) => res.end('ok')), closeServer.with({ idleGrace: 200 }));
+    const server = sup.adopt(
+      http.createServer((_req, res) => res.end('ok')),
+      closeServer.with({ idleGrace: 200 }),
+    );
     const port = await listen(server);
     const connection = await rawConnection(port);
     try {
@@ -392,9 +417,10 @@ describe('closeServer, in this process', guard, () => {
     const connection = await rawConnection(port);
     try {
       const report = await sup.shutdown();
-      assert.deepEqual(report.stragglers.map((s) => s.name), [
-        'deferred (forced: 1 connection(s) still open at the deadline could not be destroyed: the server was not adopted with closeServer)',
-      ]);
+      assert.deepEqual(
+        report.stragglers.map((s) => s.name),
+        ['deferred (forced: 1 connection(s) still open at the deadline could not be destroyed: the server was not adopted with closeServer)'],
+      );
       assert.equal(connection.closed(), false, 'as the report says: still open');
     } finally {
       connection.destroy();
@@ -411,9 +437,10 @@ describe('closeServer, in this process', guard, () => {
       const pending = connection.request();
       await sleep(50);
       const report = await sup.shutdown();
-      assert.deepEqual(report.stragglers.map((s) => s.name), [
-        'deferred (forced: closeAllConnections() at the deadline on a server closeServer never watched (1 connection(s) were open))',
-      ]);
+      assert.deepEqual(
+        report.stragglers.map((s) => s.name),
+        ['deferred (forced: closeAllConnections() at the deadline on a server closeServer never watched (1 connection(s) were open))'],
+      );
       await assert.rejects(pending, /closed before an answer/);
       await connection.whenClosed();
     } finally {
@@ -468,7 +495,8 @@ async function rawConnection(port: number): Promise<RawConnection> {
       });
     },
     closed: () => closed,
-    whenClosed: () => Promise.race([closing, sleep(10_000, undefined, { ref: false }).then(() => Promise.reject(new Error('the connection is still open after 10 s')))]),
+    whenClosed: () =>
+      Promise.race([closing, sleep(10_000, undefined, { ref: false }).then(() => Promise.reject(new Error('the connection is still open after 10 s')))]),
     errors: () => errors,
     destroy: () => socket.destroy(),
   };
@@ -530,7 +558,10 @@ describe('closeServer under real load, in a child process', guard, () => {
     assert.deepEqual(readiness.status, 503);
     assert.equal(duringDrain.status, 200, 'still serving new connections during drainDelay');
     assert.equal(afterClose.error, 'ECONNREFUSED');
-    assert.ok(atSignal.every((o) => o.status === 200 && o.body === 'slow done'), JSON.stringify(atSignal));
+    assert.ok(
+      atSignal.every((o) => o.status === 200 && o.body === 'slow done'),
+      JSON.stringify(atSignal),
+    );
     assert.equal(failedAnswers.length, 0, JSON.stringify(failedAnswers.slice(0, 3)));
     assert.ok(answered.length > 50, `traffic flowed (${answered.length})`);
     for (const o of refused) assert.ok(['ECONNRESET', 'ECONNREFUSED', 'socket hang up', 'EPIPE'].includes(o.error!), o.error);

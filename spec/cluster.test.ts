@@ -118,7 +118,10 @@ describe('stopCluster: a node:cluster primary running supervise, with supervise 
         `worker 1 report: {"cause":"message","signal":null,"exitCode":${fail ? 1 : 0}}`,
         'worker 1 after shutdown',
       ]);
-      assert.deepEqual(lines(stdout, 'primary: ').sort(), ['primary: worker 0 exited code=0 signal=null', `primary: worker 1 exited code=${fail ? 1 : 0} signal=null`]);
+      assert.deepEqual(lines(stdout, 'primary: ').sort(), [
+        'primary: worker 0 exited code=0 signal=null',
+        `primary: worker 1 exited code=${fail ? 1 : 0} signal=null`,
+      ]);
       assert.deepEqual(report(stdout, 'primary'), { cause: 'signal', signal: 'SIGTERM', exitCode: 0, stragglers: [], errors: [] });
     });
   }
@@ -147,7 +150,11 @@ describe('stopCluster: a node:cluster primary running supervise, with supervise 
     const { code, stdout, stderr } = await primary.exited();
     assert.ok(performance.now() - sentAt < 15_000);
     assert.equal(code, 124, stderr);
-    assert.deepEqual(lines(stdout, 'worker 0 '), ['worker 0 task stopped', 'worker 0 server closed', 'worker 0 report: {"cause":"message","signal":null,"exitCode":0}']);
+    assert.deepEqual(lines(stdout, 'worker 0 '), [
+      'worker 0 task stopped',
+      'worker 0 server closed',
+      'worker 0 report: {"cause":"message","signal":null,"exitCode":0}',
+    ]);
     assert.deepEqual(lines(stdout, 'worker 1 '), ['worker 1 ignoring "shutdown"']);
     assert.deepEqual(lines(stdout, 'primary: ').sort(), ['primary: worker 0 exited code=0 signal=null', 'primary: worker 1 exited code=null signal=SIGKILL']);
     assert.deepEqual(report(stdout, 'primary'), {
@@ -190,7 +197,10 @@ describe('stopCluster: a node:cluster primary running supervise, with supervise 
       const [task, server, workerReport] = lines(stdout, `worker ${index} `);
       assert.deepEqual([task, server], [`worker ${index} task stopped`, `worker ${index} server closed`], stdout);
       assert.ok(
-        [`worker ${index} report: {"cause":"signal","signal":"SIGINT","exitCode":0}`, `worker ${index} report: {"cause":"message","signal":null,"exitCode":0}`].includes(workerReport!),
+        [
+          `worker ${index} report: {"cause":"signal","signal":"SIGINT","exitCode":0}`,
+          `worker ${index} report: {"cause":"message","signal":null,"exitCode":0}`,
+        ].includes(workerReport!),
         workerReport,
       );
       assert.equal(lines(stdout, `worker ${index} `).length, 3);
@@ -260,8 +270,14 @@ describe('stopCluster in this process', { timeout: 30_000 }, () => {
       code: 'ERR_INVALID_ARG_VALUE',
       message: /^stopCluster\.with\(options\): options\.timeuot must be one of the known options \(timeout\); did you mean timeout\?/,
     });
-    assert.throws(() => stopCluster.with({ timeout: Infinity, signal: 'SIGTERM' } as never), { code: 'ERR_INVALID_ARG_VALUE', message: /options\.signal must be one of the known options/ });
-    assert.throws(() => stopCluster.with({ timeout: '5s' } as never), { code: 'ERR_INVALID_ARG_TYPE', message: /^stopCluster\.with\(options\): options\.timeout must be a number/ });
+    assert.throws(() => stopCluster.with({ timeout: Infinity, signal: 'SIGTERM' } as never), {
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: /options\.signal must be one of the known options/,
+    });
+    assert.throws(() => stopCluster.with({ timeout: '5s' } as never), {
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: /^stopCluster\.with\(options\): options\.timeout must be a number/,
+    });
     const stop = stopCluster.with({ timeout: 60_000 });
     assert.throws(() => stop({} as never), { code: 'ERR_INVALID_ARG_TYPE', message: /^stopCluster\(cluster\) must be the node:cluster module/ });
     await stop(cluster);

@@ -142,7 +142,10 @@ describe(`the packed package, installed in a fresh project, on Node ${process.ve
   it('installs from the tarball with no registry and no dependencies', () => {
     const manifest = JSON.parse(readFileSync(join(app, 'node_modules', 'supervise', 'package.json'), 'utf8')) as Record<string, unknown>;
     assert.equal(manifest.dependencies, undefined);
-    assert.deepEqual(readdirSync(join(app, 'node_modules')).filter((name) => !name.startsWith('.')), ['supervise']);
+    assert.deepEqual(
+      readdirSync(join(app, 'node_modules')).filter((name) => !name.startsWith('.')),
+      ['supervise'],
+    );
   });
 
   it("ESM: import { Supervisor, run } from 'supervise' resolves to the installed package and works", async () => {

@@ -16,12 +16,18 @@ describe('the published .d.ts files', () => {
   it('have no underscore or @internal members, nor the internal calls between classes', () => {
     const leaks: string[] = [];
     for (const file of declarations) {
-      readFileSync(new URL(file, libDir), 'utf8').split('\n').forEach((line, index) => {
-        // `var _a` / `export { _a as with }` is how TypeScript declares `closeServer.with`.
-        if (/^\s+(?:readonly |static |get |set )*_\w*[?(:]/.test(line) || /@internal/.test(line) || /\b(?:taskSettled|receiveSignal|receiveDump|exitNow)\(/.test(line)) {
-          leaks.push(`${file}:${index + 1}: ${line.trim()}`);
-        }
-      });
+      readFileSync(new URL(file, libDir), 'utf8')
+        .split('\n')
+        .forEach((line, index) => {
+          // `var _a` / `export { _a as with }` is how TypeScript declares `closeServer.with`.
+          if (
+            /^\s+(?:readonly |static |get |set )*_\w*[?(:]/.test(line) ||
+            /@internal/.test(line) ||
+            /\b(?:taskSettled|receiveSignal|receiveDump|exitNow)\(/.test(line)
+          ) {
+            leaks.push(`${file}:${index + 1}: ${line.trim()}`);
+          }
+        });
     }
     assert.deepEqual(leaks, []);
   });

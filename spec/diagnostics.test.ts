@@ -58,21 +58,34 @@ describe('diagnostics channels', guard, () => {
       });
       diagnosticsChannel.unsubscribe(channels.taskSpawn, spawnSeen);
       await Promise.resolve(
-        sup.spawn(async () => {
-          await sleep(15);
-          throw failure;
-        }, { name: 'fails' }),
+        sup.spawn(
+          async () => {
+            await sleep(15);
+            throw failure;
+          },
+          { name: 'fails' },
+        ),
       ).catch(() => {});
-      const cancelled = sup.spawn(async (signal) => {
-        await aborted(signal);
-        throw signal.reason;
-      }, { name: 'cancelled' });
+      const cancelled = sup.spawn(
+        async (signal) => {
+          await aborted(signal);
+          throw signal.reason;
+        },
+        { name: 'cancelled' },
+      );
       cancelled.cancel();
       await Promise.resolve(cancelled).catch(() => {});
     });
     assert.deepEqual(order, ['spawn sync', 'sync runs']);
     const settles = seen.filter(([name]) => name === channels.taskSettle).map(([, m]) => m as TaskSettleMessage);
-    assert.deepEqual(settles.map(({ task, state }) => [task.name, state]), [['sync', 'fulfilled'], ['fails', 'rejected'], ['cancelled', 'cancelled']]);
+    assert.deepEqual(
+      settles.map(({ task, state }) => [task.name, state]),
+      [
+        ['sync', 'fulfilled'],
+        ['fails', 'rejected'],
+        ['cancelled', 'cancelled'],
+      ],
+    );
     assert.equal(settles[0]!.error, undefined);
     assert.equal(settles[1]!.error, failure);
     assert.equal((settles[2]!.error as DOMException).name, 'AbortError');
@@ -97,10 +110,13 @@ describe('diagnostics channels', guard, () => {
       root.adopt({}, function hangs() {
         return new Promise(() => {});
       });
-      root.spawn(async (signal) => {
-        await aborted(signal);
-        await sleep(10);
-      }, { name: 'worker' });
+      root.spawn(
+        async (signal) => {
+          await aborted(signal);
+          await sleep(10);
+        },
+        { name: 'worker' },
+      );
       done = await root.shutdown(new Error('stop'));
     });
     const shutdown = seen.filter(([name]) => name.startsWith('supervise:shutdown:'));

@@ -54,11 +54,18 @@ function exportedNames(file: URL, seen = new Set<string>()): Set<string> {
   const source = strip(readFileSync(file, 'utf8'));
   for (const [, list] of source.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)) {
     for (const item of list!.split(',')) {
-      const name = item.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop()!.trim();
+      const name = item
+        .trim()
+        .replace(/^type\s+/, '')
+        .split(/\s+as\s+/)
+        .pop()!
+        .trim();
       if (name !== '') names.add(name);
     }
   }
-  for (const [, name] of source.matchAll(/export\s+(?:declare\s+)?(?:abstract\s+)?(?:class|function|const|let|var|interface|type|enum|namespace)\s+([A-Za-z_$][\w$]*)/g)) {
+  for (const [, name] of source.matchAll(
+    /export\s+(?:declare\s+)?(?:abstract\s+)?(?:class|function|const|let|var|interface|type|enum|namespace)\s+([A-Za-z_$][\w$]*)/g,
+  )) {
     names.add(name!);
   }
   for (const [, name] of source.matchAll(/export\s+\*\s+as\s+([A-Za-z_$][\w$]*)\s+from/g)) names.add(name!);
@@ -192,11 +199,11 @@ describe('docs/API.md', () => {
   });
 
   it('has a heading for every public member of Supervisor and Task', () => {
-    const members = [
-      ...classMembers('Supervisor').map((name) => `sup.${name}`),
-      ...classMembers('Task').map((name) => `task.${name}`),
-    ];
-    assert.ok(['sup.spawn', 'sup.done', 'sup.state', 'task.cancel', 'task.id'].every((m) => members.includes(m)), members.join(', '));
+    const members = [...classMembers('Supervisor').map((name) => `sup.${name}`), ...classMembers('Task').map((name) => `task.${name}`)];
+    assert.ok(
+      ['sup.spawn', 'sup.done', 'sup.state', 'task.cancel', 'task.id'].every((m) => members.includes(m)),
+      members.join(', '),
+    );
     const missing = members.filter((member) => !headings.some((h) => new RegExp(`\`${member.replace(/[.$]/g, '\\$&')}(?![\\w$])`).test(h.text)));
     assert.deepEqual(missing, [], `members without a heading: ${missing.join(', ')}`);
     assert.ok(headingsNaming('Symbol.asyncDispose').length > 0, 'a heading for sup[Symbol.asyncDispose]()');
@@ -205,9 +212,26 @@ describe('docs/API.md', () => {
   it('names every field of the option and report types in their sections', () => {
     const missing: string[] = [];
     const interfaces = [
-      'SupervisorOptions', 'ChildOptions', 'SpawnOptions', 'RunOptions', 'ShutdownReport', 'Straggler', 'Logger', 'BackoffOptions',
-      'TaskInfo', 'SupervisorTree', 'TaskSpawnMessage', 'TaskSettleMessage', 'TaskRestartMessage', 'ShutdownStartMessage',
-      'ShutdownPhaseMessage', 'ShutdownDisposeMessage', 'ShutdownEndMessage', 'ProgramUnderTest', 'Timeline', 'TimelineEvent',
+      'SupervisorOptions',
+      'ChildOptions',
+      'SpawnOptions',
+      'RunOptions',
+      'ShutdownReport',
+      'Straggler',
+      'Logger',
+      'BackoffOptions',
+      'TaskInfo',
+      'SupervisorTree',
+      'TaskSpawnMessage',
+      'TaskSettleMessage',
+      'TaskRestartMessage',
+      'ShutdownStartMessage',
+      'ShutdownPhaseMessage',
+      'ShutdownDisposeMessage',
+      'ShutdownEndMessage',
+      'ProgramUnderTest',
+      'Timeline',
+      'TimelineEvent',
     ];
     // The adapters' option types with fields of their own (the others only extend GracePeriodOptions).
     const adapterInterfaces = ['GracePeriodOptions', 'StopChildProcessOptions', 'StopWorkerOptions', 'ClosablePool', 'MessageSource'];
@@ -238,14 +262,9 @@ describe('docs/API.md', () => {
 
   it('documents nothing that does not exist', () => {
     const known = new Set([...typeExports, ...Object.keys(api)]);
-    const stale = headings
-      .map((h) => /^`([A-Z][\w$]*)`$/.exec(h.text)?.[1])
-      .filter((name): name is string => name !== undefined && !known.has(name));
+    const stale = headings.map((h) => /^`([A-Z][\w$]*)`$/.exec(h.text)?.[1]).filter((name): name is string => name !== undefined && !known.has(name));
     assert.deepEqual(stale, [], `headings for names the package does not export: ${stale.join(', ')}`);
-    const members = new Set([
-      ...classMembers('Supervisor').map((name) => `sup.${name}`),
-      ...classMembers('Task').map((name) => `task.${name}`),
-    ]);
+    const members = new Set([...classMembers('Supervisor').map((name) => `sup.${name}`), ...classMembers('Task').map((name) => `task.${name}`)]);
     const unknown = headings
       .map((h) => /^`((?:sup|task)\.[\w$]+)/.exec(h.text)?.[1])
       .filter((member): member is string => member !== undefined && !members.has(member));
@@ -262,10 +281,14 @@ describe('docs/API.md', () => {
 describe('JSDoc', () => {
   /** The doc comment right before `export … name` in one of the declaration files, or undefined. */
   function docComment(name: string): string | undefined {
-    const files = readdirSync(declarations).filter((file) => file.endsWith('.d.ts')).map((file) => new URL(file, declarations));
+    const files = readdirSync(declarations)
+      .filter((file) => file.endsWith('.d.ts'))
+      .map((file) => new URL(file, declarations));
     for (const file of files) {
       const source = readFileSync(file, 'utf8');
-      const declaration = new RegExp(`\\n(export\\s+(?:declare\\s+)?(?:abstract\\s+)?(?:class|function|const|interface|type)\\s+${name.replace(/[$]/g, '\\$')}\\b)`).exec(source);
+      const declaration = new RegExp(
+        `\\n(export\\s+(?:declare\\s+)?(?:abstract\\s+)?(?:class|function|const|interface|type)\\s+${name.replace(/[$]/g, '\\$')}\\b)`,
+      ).exec(source);
       if (declaration === null) continue;
       const before = source.slice(0, declaration.index).trimEnd();
       if (!before.endsWith('*/')) return undefined;

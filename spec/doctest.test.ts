@@ -109,7 +109,7 @@ describe('scripts/doctest.mjs', () => {
         fence, //                                                      5
         `${fence}ts`, //                                               6
         "import { Supervisor } from 'supervise';", //                  7
-        "throw new Error(`boom from ${Supervisor.name}`);", //          8: a program that fails
+        'throw new Error(`boom from ${Supervisor.name}`);', //          8: a program that fails
         fence, //                                                      9
         `${fence}ts`, //                                               10
         "import { setTimeout as sleep } from 'node:timers/promises';", // 11
@@ -133,7 +133,7 @@ describe('scripts/doctest.mjs', () => {
         ' *', //                                   3
         ' * @example', //                          4
         ' * ```ts', //                             5
-        " * const name: number = sup.name;", //    6: a string
+        ' * const name: number = sup.name;', //    6: a string
         ' * ```', //                               7
         ' */', //                                  8
         'export const constant = 1;', //           9

@@ -142,7 +142,9 @@ describe('node:cluster rolling reload (what PM2 reload does) loses no request', 
     }
     primary.child.kill('SIGTERM');
     const { code, stdout, stderr } = await primary.exited(60_000);
-    console.log(`cluster reload: ${counts.answered} answered, ${counts.closeResponses} close, ${counts.lost} lost, ${counts.resetBeforeFirst} reset before first`);
+    console.log(
+      `cluster reload: ${counts.answered} answered, ${counts.closeResponses} close, ${counts.lost} lost, ${counts.resetBeforeFirst} reset before first`,
+    );
     assert.equal(code, 0, stderr);
     assert.equal(counts.lost, 0);
     assert.deepEqual(counts.anomalies, []);

@@ -59,7 +59,10 @@ describe('examples', guard, () => {
     const { code, stdout, stderr } = await daemon.exited();
     assert.equal(code, 0, stderr);
     assert.deepEqual(await slow, { status: 200, body: 'slow response\n', connection: 'close' });
-    const steps = stdout.trim().split('\n').map((line) => line.replace(/^\s*\+\d+ ms\s+/, ''));
+    const steps = stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.replace(/^\s*\+\d+ ms\s+/, ''));
     const position = (prefix: string) => {
       const index = steps.findIndex((line) => line.startsWith(prefix));
       assert.ok(index >= 0, `missing "${prefix}" in ${stdout}`);
@@ -121,7 +124,10 @@ describe('examples/diagnostics', guard, () => {
     program.child.kill('SIGTERM');
     const { code, stdout, stderr } = await program.exited();
     assert.equal(code, 0, stderr);
-    const events = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const events = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     const summary = events.map((e) => [e.event, e.task ?? e.phase ?? e.name ?? e.cause, e.state ?? e.restart ?? e.outcome ?? e.signal ?? e.exitCode].join(' '));
     // Before the signal, main's settle and the consumer's restarts interleave as microtasks run.
     assert.deepEqual(summary.slice(0, 5).sort(), [

@@ -37,10 +37,13 @@ describe('forceMargin', () => {
 describe('GracePeriod.wait', () => {
   it('resolves false when the stop came in time, true when it had to force, and reports what was forced', async () => {
     const forces: string[] = [];
-    assert.equal(await startGracePeriod(10_000).wait(Promise.resolve(), () => {
-      forces.push('early');
-      return undefined;
-    }), false);
+    assert.equal(
+      await startGracePeriod(10_000).wait(Promise.resolve(), () => {
+        forces.push('early');
+        return undefined;
+      }),
+      false,
+    );
     const stopped = deferred();
     const forced: string[] = [];
     const context = { deadlineAt: performance.now() + 60_000, forced: (what: string) => void forced.push(what) };
@@ -94,10 +97,14 @@ describe('pollUntil', () => {
     let calls = 0;
     const failure = new Error('check failed');
     await assert.rejects(
-      pollUntil(() => {
-        if (++calls === 2) throw failure;
-        return false;
-      }, 5, controller.signal),
+      pollUntil(
+        () => {
+          if (++calls === 2) throw failure;
+          return false;
+        },
+        5,
+        controller.signal,
+      ),
       (error) => error === failure,
     );
     assert.equal(timers(), before);
@@ -114,10 +121,26 @@ describe('adapter.with(options)', () => {
     for (const [name, adapter] of Object.entries(adapters)) {
       const configure = adapter.with as (options: unknown) => unknown;
       for (const options of [undefined, null, 'fast', 5]) {
-        assert.throws(() => configure(options), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: new RegExp(`^${name}\\.with\\(options\\): options must be an object`) }, `${name} ${String(options)}`);
+        assert.throws(
+          () => configure(options),
+          { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: new RegExp(`^${name}\\.with\\(options\\): options must be an object`) },
+          `${name} ${String(options)}`,
+        );
       }
-      assert.throws(() => configure({ timout: 5 }), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: new RegExp(`^${name}\\.with\\(options\\): options\\.timout must be one of the known options \\(timeout[^)]*\\); did you mean timeout\\?`) }, name);
-      assert.throws(() => configure({ timeout: '5s' }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /options\.timeout must be a number of milliseconds/ }, name);
+      assert.throws(
+        () => configure({ timout: 5 }),
+        {
+          name: 'TypeError',
+          code: 'ERR_INVALID_ARG_VALUE',
+          message: new RegExp(`^${name}\\.with\\(options\\): options\\.timout must be one of the known options \\(timeout[^)]*\\); did you mean timeout\\?`),
+        },
+        name,
+      );
+      assert.throws(
+        () => configure({ timeout: '5s' }),
+        { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /options\.timeout must be a number of milliseconds/ },
+        name,
+      );
       assert.throws(() => configure({ timeout: -1 }), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }, name);
       const disposer = configure({ timeout: 1_000 }) as (value: unknown) => Promise<void>;
       assert.equal(typeof disposer, 'function');
@@ -139,7 +162,10 @@ describe('adapter.with(options)', () => {
     sup.adopt(pool, disposer);
     const report = await sup.shutdown();
     assert.deepEqual(calls, ['close', 'destroy']);
-    assert.deepEqual(report.stragglers.map((s) => s.name), ['closePool (forced: pool destroyed with jobs still running)']);
+    assert.deepEqual(
+      report.stragglers.map((s) => s.name),
+      ['closePool (forced: pool destroyed with jobs still running)'],
+    );
     assert.equal(report.exitCode, 124);
   });
 });

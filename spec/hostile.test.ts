@@ -23,13 +23,35 @@ function hostileValues(): { readonly label: string; readonly value: unknown }[] 
   revocable.revoke();
   return [
     { label: 'a null-prototype object', value: Object.create(null) },
-    { label: 'a throwing toString', value: { toString() { throw new Error('toString'); } } },
-    { label: 'a throwing util.inspect.custom', value: { [inspect.custom]() { throw new Error('inspect'); } } },
+    {
+      label: 'a throwing toString',
+      value: {
+        toString() {
+          throw new Error('toString');
+        },
+      },
+    },
+    {
+      label: 'a throwing util.inspect.custom',
+      value: {
+        [inspect.custom]() {
+          throw new Error('inspect');
+        },
+      },
+    },
     {
       label: 'an Error-like value whose name and message getters throw',
       value: Object.create(Error.prototype, {
-        name: { get() { throw new Error('name'); } },
-        message: { get() { throw new Error('message'); } },
+        name: {
+          get() {
+            throw new Error('name');
+          },
+        },
+        message: {
+          get() {
+            throw new Error('message');
+          },
+        },
       }),
     },
     { label: 'a revoked Proxy', value: revocable.proxy },
@@ -46,15 +68,21 @@ describe('hostile values thrown by tasks', () => {
     it(`${label}: kept by identity in the report, logged, exit code 1`, async () => {
       const logger = consoleLikeLogger();
       const sup = new Supervisor({ signals: false, logger });
-      sup.spawn(async () => {
-        await sleep(1);
-        throw value;
-      }, { name: 'hostile' });
+      sup.spawn(
+        async () => {
+          await sleep(1);
+          throw value;
+        },
+        { name: 'hostile' },
+      );
       const report = await sup.done;
       assert.equal(report.errors.length, 1);
       assert.ok(Object.is(report.errors[0], value), 'the very value thrown');
       assert.equal(report.exitCode, 1);
-      assert.ok(logger.lines.some((line) => line.includes('task "hostile" failed')), logger.lines.join('\n'));
+      assert.ok(
+        logger.lines.some((line) => line.includes('task "hostile" failed')),
+        logger.lines.join('\n'),
+      );
       await sleep(5);
       assert.deepEqual(unexpected, []);
     });
@@ -64,18 +92,28 @@ describe('hostile values thrown by tasks', () => {
     const logger = consoleLikeLogger();
     const sup = new Supervisor({ signals: false, logger });
     let runs = 0;
-    const task = sup.spawn(async () => {
-      if (++runs === 1) throw Object.create(null);
-      return 'second run';
-    }, { restart: 'on-failure', backoff: () => 0 });
+    const task = sup.spawn(
+      async () => {
+        if (++runs === 1) throw Object.create(null);
+        return 'second run';
+      },
+      { restart: 'on-failure', backoff: () => 0 },
+    );
     assert.equal(await task, 'second run');
     assert.equal(task.restarts, 1);
-    assert.ok(logger.lines.some((line) => line.includes('[Object: null prototype] {}') && line.includes('restart 1')), logger.lines.join('\n'));
+    assert.ok(
+      logger.lines.some((line) => line.includes('[Object: null prototype] {}') && line.includes('restart 1')),
+      logger.lines.join('\n'),
+    );
     await sup.shutdown();
   });
 
   it('a cancelled task rejecting with a value whose name getter throws: settled, its error kept, no straggler', async () => {
-    const thrown = { get name(): string { throw new Error('name getter'); } };
+    const thrown = {
+      get name(): string {
+        throw new Error('name getter');
+      },
+    };
     const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 5_000 });
     const task = sup.spawn(async (signal) => {
       await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
@@ -95,7 +133,14 @@ describe('thenables of every shape', () => {
   it('a `then` getter that throws rejects the task, as await would; spawn does not throw', async () => {
     const failure = new Error('then getter');
     const sup = new Supervisor({ signals: false, logger: false });
-    const task = sup.spawn(() => ({ get then(): never { throw failure; } }) as unknown as PromiseLike<void>);
+    const task = sup.spawn(
+      () =>
+        ({
+          get then(): never {
+            throw failure;
+          },
+        }) as unknown as PromiseLike<void>,
+    );
     await assert.rejects(Promise.resolve(task), (error) => error === failure);
     const report = await sup.done;
     assert.deepEqual(report.errors, [failure]);
@@ -105,7 +150,14 @@ describe('thenables of every shape', () => {
   it('a `then` that throws rejects the task', async () => {
     const failure = new Error('then threw');
     const sup = new Supervisor({ signals: false, logger: false });
-    const task = sup.spawn(() => ({ then() { throw failure; } }) as unknown as PromiseLike<void>);
+    const task = sup.spawn(
+      () =>
+        ({
+          then() {
+            throw failure;
+          },
+        }) as unknown as PromiseLike<void>,
+    );
     await assert.rejects(Promise.resolve(task), (error) => error === failure);
     assert.deepEqual((await sup.done).errors, [failure]);
   });
@@ -145,25 +197,41 @@ describe('run() with values that cannot be printed', () => {
     const logger = consoleLikeLogger();
     const thrown = Object.create(null);
     let cleaned = false;
-    const program = runForTest(async (sup) => {
-      sup.defer(() => void (cleaned = true));
-      throw thrown;
-    }, { logger, signals: false });
+    const program = runForTest(
+      async (sup) => {
+        sup.defer(() => void (cleaned = true));
+        throw thrown;
+      },
+      { logger, signals: false },
+    );
     assert.equal(await program.exitCode, 1);
     assert.deepEqual((await program.report).errors, [thrown]);
     assert.equal(cleaned, true);
-    assert.ok(logger.lines.some((line) => line.includes('[Object: null prototype] {}')), logger.lines.join('\n'));
+    assert.ok(
+      logger.lines.some((line) => line.includes('[Object: null prototype] {}')),
+      logger.lines.join('\n'),
+    );
   });
 
   it('an error whose util.inspect.custom throws: the closing log says so, and run() resolves with the report', async () => {
     const logger = consoleLikeLogger();
-    const thrown = { [inspect.custom]() { throw new Error('inspect'); } };
-    const program = runForTest(async () => {
-      throw thrown;
-    }, { logger, signals: false });
+    const thrown = {
+      [inspect.custom]() {
+        throw new Error('inspect');
+      },
+    };
+    const program = runForTest(
+      async () => {
+        throw thrown;
+      },
+      { logger, signals: false },
+    );
     assert.equal(await program.exitCode, 1);
     assert.deepEqual((await program.report).errors, [thrown]);
-    assert.ok(logger.lines.some((line) => line.includes('cannot be printed')), logger.lines.join('\n'));
+    assert.ok(
+      logger.lines.some((line) => line.includes('cannot be printed')),
+      logger.lines.join('\n'),
+    );
   });
 });
 
@@ -180,7 +248,11 @@ describe('adopt accepts any value, as AsyncDisposableStack.adopt does', () => {
   });
 
   it('a value whose constructor getter throws, and a revoked Proxy as onDispose (it throws at disposal, into the report)', async () => {
-    const value = { get constructor(): never { throw new Error('constructor getter'); } };
+    const value = {
+      get constructor(): never {
+        throw new Error('constructor getter');
+      },
+    };
     const { proxy: onDispose, revoke } = Proxy.revocable(() => {}, {});
     revoke();
     const sup = new Supervisor({ signals: false, logger: false });

@@ -108,247 +108,264 @@ function assertSettled(c: Http2LoadCounts): void {
 }
 
 describe('startHttp1Load', guard, () => {
-  it('counts every answer of a keep-alive server that never closes: nothing lost', () => clean(async (defer) => {
-    let served = 0;
-    const server = http.createServer((_req, res) => {
-      served++;
-      res.end('ok');
-    });
-    const port = await listen(server);
-    defer(() => shut(server));
-    const load = startHttp1Load({ port, connections: 4 });
-    defer(() => load.stop(0));
-    await load.answeredAtLeast(300);
-    assert.ok(load.counts().answered >= 300);
-    const c = await load.stop();
-    assert.deepEqual(c.anomalies, []);
-    assertConsistent(c);
-    assert.ok(c.answered >= 300);
-    assert.equal(c.lost, 0);
-    assert.equal(c.resetBeforeFirst, 0);
-    assert.equal(c.refused, 0);
-    assert.equal(c.non2xx, 0);
-    assert.equal(c.closeResponses, 0);
-    assert.equal(c.connectionsOpened, 4);
-    assert.ok(c.perConnection.every((p) => p.answered > 0), JSON.stringify(c.perConnection));
-    assert.equal(served, c.requestsSent, 'the server saw exactly the requests sent');
-    assert.deepEqual(await load.stop(), c, 'stop() again resolves the same counts');
-  }));
-
-  it('POST sends a whole body with its Content-Length; non-2xx answers are counted', () => clean(async (defer) => {
-    let busy = 0;
-    let bad = 0;
-    let served = 0;
-    const server = http.createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      req.on('end', () => {
+  it('counts every answer of a keep-alive server that never closes: nothing lost', () =>
+    clean(async (defer) => {
+      let served = 0;
+      const server = http.createServer((_req, res) => {
         served++;
-        if (req.method !== 'POST' || body.length === 0 || Number(req.headers['content-length']) !== Buffer.byteLength(body)) {
-          bad++;
-          res.statusCode = 400;
-        } else if (served % 3 === 0) {
-          busy++;
-          res.statusCode = 503;
-        }
-        res.end(`got ${body.length}`);
+        res.end('ok');
       });
-    });
-    const port = await listen(server);
-    defer(() => shut(server));
-    const load = startHttp1Load({ port, connections: 2, method: 'POST', path: '/submit?x=1' });
-    defer(() => load.stop(0));
-    await load.answeredAtLeast(60);
-    const c = await load.stop();
-    assert.deepEqual(c.anomalies, []);
-    assertConsistent(c);
-    assert.equal(bad, 0);
-    assert.ok(busy > 0);
-    assert.equal(c.non2xx, busy);
-    assert.equal(c.lost, 0);
-  }));
+      const port = await listen(server);
+      defer(() => shut(server));
+      const load = startHttp1Load({ port, connections: 4 });
+      defer(() => load.stop(0));
+      await load.answeredAtLeast(300);
+      assert.ok(load.counts().answered >= 300);
+      const c = await load.stop();
+      assert.deepEqual(c.anomalies, []);
+      assertConsistent(c);
+      assert.ok(c.answered >= 300);
+      assert.equal(c.lost, 0);
+      assert.equal(c.resetBeforeFirst, 0);
+      assert.equal(c.refused, 0);
+      assert.equal(c.non2xx, 0);
+      assert.equal(c.closeResponses, 0);
+      assert.equal(c.connectionsOpened, 4);
+      assert.ok(
+        c.perConnection.every((p) => p.answered > 0),
+        JSON.stringify(c.perConnection),
+      );
+      assert.equal(served, c.requestsSent, 'the server saw exactly the requests sent');
+      assert.deepEqual(await load.stop(), c, 'stop() again resolves the same counts');
+    }));
 
-  it('a connection destroyed under a request: lost once it had been answered, resetBeforeFirst before', () => clean(async (defer) => {
-    const destroyedMidConnection = { count: 0 };
-    let destroyedFirst = 0;
-    let accepted = 0;
-    const number = new WeakMap<net.Socket, number>();
-    const requests = new WeakMap<net.Socket, number>();
-    const server = http.createServer((req, res) => {
-      const socket = req.socket;
-      const n = (requests.get(socket) ?? 0) + 1;
-      requests.set(socket, n);
-      if (number.get(socket) === 5 && n === 1) {
-        destroyedFirst++; // the fifth connection, the first to reconnect: its first request
-        socket.destroy();
-      } else if (n === 3 && destroyedMidConnection.count < 4) {
-        destroyedMidConnection.count++; // a third request: the connection answered two before
-        socket.destroy();
-      } else res.end('ok');
-    });
-    server.on('connection', (socket: net.Socket) => number.set(socket, ++accepted));
-    const port = await listen(server);
-    defer(() => shut(server));
-    const load = startHttp1Load({ port, connections: 4 });
-    defer(() => load.stop(0));
-    await eventually(() => destroyedMidConnection.count === 4 && destroyedFirst === 1, 'the server destroyed 5 requests');
-    await eventually(() => load.counts().connectionsOpened === 9, 'every slot reconnected');
-    await load.answeredAtLeast(load.counts().answered + 50);
-    const c = await load.stop();
-    assert.deepEqual(c.anomalies, []);
-    assertConsistent(c);
-    assert.equal(c.lost, 4);
-    assert.equal(c.resetBeforeFirst, 1);
-    assert.equal(c.refused, 0);
-    assert.equal(c.connectionsOpened, 9);
-    assert.deepEqual(
-      c.perConnection.filter((p) => p.lost > 0),
-      [{ answered: 2, lost: 1 }, { answered: 2, lost: 1 }, { answered: 2, lost: 1 }, { answered: 2, lost: 1 }],
-    );
-  }));
-
-  it('a server closed abruptly under load (close + closeAllConnections): the requests in flight are lost, reconnects refused', () => clean(async (defer) => {
-    const server = http.createServer((_req, res) => res.end('ok'));
-    const port = await listen(server);
-    defer(() => shut(server));
-    const load = startHttp1Load({ port, connections: 4 });
-    defer(() => load.stop(0));
-    await load.answeredAtLeast(100);
-    const closed = shut(server);
-    await eventually(() => load.counts().refused >= 4, 'reconnects refused');
-    await closed;
-    const c = await load.stop();
-    assert.deepEqual(c.anomalies, []);
-    assertConsistent(c);
-    assert.equal(c.connectionsOpened, 4);
-    assert.ok(c.lost > 0, 'the client sees the loss');
-    assert.equal(c.lost + c.resetBeforeFirst, 4, 'each connection had a request outstanding');
-  }));
-
-  it('Connection: close answers are counted and their slot reconnects', () => clean(async (defer) => {
-    let closesSent = 0;
-    const requests = new WeakMap<net.Socket, number>();
-    const server = http.createServer((req, res) => {
-      const n = (requests.get(req.socket) ?? 0) + 1;
-      requests.set(req.socket, n);
-      if (n === 3) {
-        closesSent++;
-        res.setHeader('Connection', 'close');
-      }
-      res.end('ok');
-    });
-    const port = await listen(server);
-    defer(() => shut(server));
-    const load = startHttp1Load({ port, connections: 3 });
-    defer(() => load.stop(0));
-    await load.answeredAtLeast(60);
-    const c = await load.stop();
-    assert.deepEqual(c.anomalies, []);
-    assertConsistent(c);
-    assert.equal(c.closeResponses, closesSent);
-    assert.ok(c.closeResponses >= 10, String(c.closeResponses));
-    assert.ok(c.connectionsOpened >= c.closeResponses && c.connectionsOpened <= c.closeResponses + 3, JSON.stringify(c));
-    assert.ok(c.perConnection.every((p) => p.answered <= 3));
-    assert.equal(c.lost + c.resetBeforeFirst, 0);
-  }));
-
-  it('parses responses however they are split: chunked with trailers, 1xx, 204, a body that ends at EOF', () => clean(async (defer) => {
-    // Each connection answers five requests, each response in pieces written 1 ms apart.
-    const script: string[][] = [
-      ['HTTP/1.1 200 OK\r\nTransfer-Enc', 'oding: chunked\r\n\r\n5\r', '\nhello\r\n1;ext=1\r\n!\r\n0\r\nX-Trailer: t\r', '\n\r\n'],
-      ['HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n01234', '56789'],
-      ['HTTP/1.1 204 No Content\r\nX-A: 1\r\n', '\r\n'],
-      ['H', 'TTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n'],
-      ['HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbody until', ' the end'],
-    ];
-    const sockets = new Set<net.Socket>();
-    let answersWritten = 0;
-    const server = net.createServer((socket) => {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => {});
-      let received = '';
-      let next = 0;
-      socket.setEncoding('latin1').on('data', async (chunk: string) => {
-        received += chunk;
-        while (received.includes('\r\n\r\n')) {
-          received = received.slice(received.indexOf('\r\n\r\n') + 4);
-          const pieces = script[next++]!;
-          for (const [i, piece] of pieces.entries()) {
-            if (socket.destroyed) return;
-            socket.write(piece);
-            if (i < pieces.length - 1) await sleep(1);
+  it('POST sends a whole body with its Content-Length; non-2xx answers are counted', () =>
+    clean(async (defer) => {
+      let busy = 0;
+      let bad = 0;
+      let served = 0;
+      const server = http.createServer((req, res) => {
+        let body = '';
+        req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        req.on('end', () => {
+          served++;
+          if (req.method !== 'POST' || body.length === 0 || Number(req.headers['content-length']) !== Buffer.byteLength(body)) {
+            bad++;
+            res.statusCode = 400;
+          } else if (served % 3 === 0) {
+            busy++;
+            res.statusCode = 503;
           }
-          answersWritten++; // counted as its last byte is written, before the client can count it
-          if (next === script.length) socket.end();
-        }
+          res.end(`got ${body.length}`);
+        });
       });
-    });
-    const port = await listen(server);
-    defer(() => shut(server, sockets));
-    const load = startHttp1Load({ port, connections: 2 });
-    defer(() => load.stop(0));
-    await load.answeredAtLeast(20);
-    const c = await load.stop();
-    assert.deepEqual(c.anomalies, []);
-    assertConsistent(c);
-    assert.equal(c.lost + c.resetBeforeFirst, 0);
-    assert.equal(c.answered, answersWritten);
-    assert.equal(c.non2xx, 0, 'the 100 is interim, not an answer');
-    assert.equal(c.closeResponses, c.perConnection.filter((p) => p.answered === 5).length);
-    assert.ok(c.perConnection.every((p) => p.answered <= 5));
-  }));
+      const port = await listen(server);
+      defer(() => shut(server));
+      const load = startHttp1Load({ port, connections: 2, method: 'POST', path: '/submit?x=1' });
+      defer(() => load.stop(0));
+      await load.answeredAtLeast(60);
+      const c = await load.stop();
+      assert.deepEqual(c.anomalies, []);
+      assertConsistent(c);
+      assert.equal(bad, 0);
+      assert.ok(busy > 0);
+      assert.equal(c.non2xx, busy);
+      assert.equal(c.lost, 0);
+    }));
 
-  it('two responses to one request: an anomaly, and the connection is replaced; nothing miscounted', () => clean(async (defer) => {
-    const sockets = new Set<net.Socket>();
-    const server = net.createServer((socket) => {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => {});
-      socket.on('data', () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb'));
-    });
-    const port = await listen(server);
-    defer(() => shut(server, sockets));
-    const load = startHttp1Load({ port, connections: 1 });
-    defer(() => load.stop(0));
-    await load.answeredAtLeast(3);
-    const c = await load.stop();
-    assertConsistent(c);
-    assert.ok(c.anomalies.length >= 3);
-    assert.match(c.anomalies[0]!, /bytes after a complete response/);
-    assert.equal(c.connectionsOpened, c.answered, 'one answer per connection, then it is replaced');
-    assert.equal(c.lost + c.resetBeforeFirst, 0);
-  }));
+  it('a connection destroyed under a request: lost once it had been answered, resetBeforeFirst before', () =>
+    clean(async (defer) => {
+      const destroyedMidConnection = { count: 0 };
+      let destroyedFirst = 0;
+      let accepted = 0;
+      const number = new WeakMap<net.Socket, number>();
+      const requests = new WeakMap<net.Socket, number>();
+      const server = http.createServer((req, res) => {
+        const socket = req.socket;
+        const n = (requests.get(socket) ?? 0) + 1;
+        requests.set(socket, n);
+        if (number.get(socket) === 5 && n === 1) {
+          destroyedFirst++; // the fifth connection, the first to reconnect: its first request
+          socket.destroy();
+        } else if (n === 3 && destroyedMidConnection.count < 4) {
+          destroyedMidConnection.count++; // a third request: the connection answered two before
+          socket.destroy();
+        } else res.end('ok');
+      });
+      server.on('connection', (socket: net.Socket) => number.set(socket, ++accepted));
+      const port = await listen(server);
+      defer(() => shut(server));
+      const load = startHttp1Load({ port, connections: 4 });
+      defer(() => load.stop(0));
+      await eventually(() => destroyedMidConnection.count === 4 && destroyedFirst === 1, 'the server destroyed 5 requests');
+      await eventually(() => load.counts().connectionsOpened === 9, 'every slot reconnected');
+      await load.answeredAtLeast(load.counts().answered + 50);
+      const c = await load.stop();
+      assert.deepEqual(c.anomalies, []);
+      assertConsistent(c);
+      assert.equal(c.lost, 4);
+      assert.equal(c.resetBeforeFirst, 1);
+      assert.equal(c.refused, 0);
+      assert.equal(c.connectionsOpened, 9);
+      assert.deepEqual(
+        c.perConnection.filter((p) => p.lost > 0),
+        [
+          { answered: 2, lost: 1 },
+          { answered: 2, lost: 1 },
+          { answered: 2, lost: 1 },
+          { answered: 2, lost: 1 },
+        ],
+      );
+    }));
 
-  it('https: the same counts over node:tls, with the fixture certificate as CA', () => clean(async (defer) => {
-    let served = 0;
-    const server = https.createServer(tlsFiles, (_req, res) => {
-      served++;
-      res.end('ok over tls');
-    });
-    const port = await listen(server);
-    defer(() => shut(server));
-    const load = startHttp1Load({ port, connections: 3, tls: { ca: tlsFiles.cert } });
-    defer(() => load.stop(0));
-    await load.answeredAtLeast(100);
-    const c = await load.stop();
-    assert.deepEqual(c.anomalies, []);
-    assertConsistent(c);
-    assert.equal(c.connectionsOpened, 3);
-    assert.equal(c.lost + c.resetBeforeFirst + c.refused, 0);
-    assert.equal(served, c.answered);
-  }));
+  it('a server closed abruptly under load (close + closeAllConnections): the requests in flight are lost, reconnects refused', () =>
+    clean(async (defer) => {
+      const server = http.createServer((_req, res) => res.end('ok'));
+      const port = await listen(server);
+      defer(() => shut(server));
+      const load = startHttp1Load({ port, connections: 4 });
+      defer(() => load.stop(0));
+      await load.answeredAtLeast(100);
+      const closed = shut(server);
+      await eventually(() => load.counts().refused >= 4, 'reconnects refused');
+      await closed;
+      const c = await load.stop();
+      assert.deepEqual(c.anomalies, []);
+      assertConsistent(c);
+      assert.equal(c.connectionsOpened, 4);
+      assert.ok(c.lost > 0, 'the client sees the loss');
+      assert.equal(c.lost + c.resetBeforeFirst, 4, 'each connection had a request outstanding');
+    }));
 
-  it('nothing listening: connects are refused, retried after retryDelayMs, and stop() leaves nothing behind', () => clean(async (defer) => {
-    const port = await freePort();
-    const load = startHttp1Load({ port, connections: 2, retryDelayMs: 2 });
-    defer(() => load.stop(0));
-    await assert.rejects(load.answeredAtLeast(1, 100), /0 of 1 responses answered/);
-    const c = await load.stop();
-    assert.ok(c.refused >= 4, String(c.refused));
-    assert.equal(c.connectionsOpened + c.requestsSent + c.answered, 0);
-    assert.deepEqual(c.anomalies, []);
-  }));
+  it('Connection: close answers are counted and their slot reconnects', () =>
+    clean(async (defer) => {
+      let closesSent = 0;
+      const requests = new WeakMap<net.Socket, number>();
+      const server = http.createServer((req, res) => {
+        const n = (requests.get(req.socket) ?? 0) + 1;
+        requests.set(req.socket, n);
+        if (n === 3) {
+          closesSent++;
+          res.setHeader('Connection', 'close');
+        }
+        res.end('ok');
+      });
+      const port = await listen(server);
+      defer(() => shut(server));
+      const load = startHttp1Load({ port, connections: 3 });
+      defer(() => load.stop(0));
+      await load.answeredAtLeast(60);
+      const c = await load.stop();
+      assert.deepEqual(c.anomalies, []);
+      assertConsistent(c);
+      assert.equal(c.closeResponses, closesSent);
+      assert.ok(c.closeResponses >= 10, String(c.closeResponses));
+      assert.ok(c.connectionsOpened >= c.closeResponses && c.connectionsOpened <= c.closeResponses + 3, JSON.stringify(c));
+      assert.ok(c.perConnection.every((p) => p.answered <= 3));
+      assert.equal(c.lost + c.resetBeforeFirst, 0);
+    }));
+
+  it('parses responses however they are split: chunked with trailers, 1xx, 204, a body that ends at EOF', () =>
+    clean(async (defer) => {
+      // Each connection answers five requests, each response in pieces written 1 ms apart.
+      const script: string[][] = [
+        ['HTTP/1.1 200 OK\r\nTransfer-Enc', 'oding: chunked\r\n\r\n5\r', '\nhello\r\n1;ext=1\r\n!\r\n0\r\nX-Trailer: t\r', '\n\r\n'],
+        ['HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n01234', '56789'],
+        ['HTTP/1.1 204 No Content\r\nX-A: 1\r\n', '\r\n'],
+        ['H', 'TTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n'],
+        ['HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbody until', ' the end'],
+      ];
+      const sockets = new Set<net.Socket>();
+      let answersWritten = 0;
+      const server = net.createServer((socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+        socket.on('error', () => {});
+        let received = '';
+        let next = 0;
+        socket.setEncoding('latin1').on('data', async (chunk: string) => {
+          received += chunk;
+          while (received.includes('\r\n\r\n')) {
+            received = received.slice(received.indexOf('\r\n\r\n') + 4);
+            const pieces = script[next++]!;
+            for (const [i, piece] of pieces.entries()) {
+              if (socket.destroyed) return;
+              socket.write(piece);
+              if (i < pieces.length - 1) await sleep(1);
+            }
+            answersWritten++; // counted as its last byte is written, before the client can count it
+            if (next === script.length) socket.end();
+          }
+        });
+      });
+      const port = await listen(server);
+      defer(() => shut(server, sockets));
+      const load = startHttp1Load({ port, connections: 2 });
+      defer(() => load.stop(0));
+      await load.answeredAtLeast(20);
+      const c = await load.stop();
+      assert.deepEqual(c.anomalies, []);
+      assertConsistent(c);
+      assert.equal(c.lost + c.resetBeforeFirst, 0);
+      assert.equal(c.answered, answersWritten);
+      assert.equal(c.non2xx, 0, 'the 100 is interim, not an answer');
+      assert.equal(c.closeResponses, c.perConnection.filter((p) => p.answered === 5).length);
+      assert.ok(c.perConnection.every((p) => p.answered <= 5));
+    }));
+
+  it('two responses to one request: an anomaly, and the connection is replaced; nothing miscounted', () =>
+    clean(async (defer) => {
+      const sockets = new Set<net.Socket>();
+      const server = net.createServer((socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+        socket.on('error', () => {});
+        socket.on('data', () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb'));
+      });
+      const port = await listen(server);
+      defer(() => shut(server, sockets));
+      const load = startHttp1Load({ port, connections: 1 });
+      defer(() => load.stop(0));
+      await load.answeredAtLeast(3);
+      const c = await load.stop();
+      assertConsistent(c);
+      assert.ok(c.anomalies.length >= 3);
+      assert.match(c.anomalies[0]!, /bytes after a complete response/);
+      assert.equal(c.connectionsOpened, c.answered, 'one answer per connection, then it is replaced');
+      assert.equal(c.lost + c.resetBeforeFirst, 0);
+    }));
+
+  it('https: the same counts over node:tls, with the fixture certificate as CA', () =>
+    clean(async (defer) => {
+      let served = 0;
+      const server = https.createServer(tlsFiles, (_req, res) => {
+        served++;
+        res.end('ok over tls');
+      });
+      const port = await listen(server);
+      defer(() => shut(server));
+      const load = startHttp1Load({ port, connections: 3, tls: { ca: tlsFiles.cert } });
+      defer(() => load.stop(0));
+      await load.answeredAtLeast(100);
+      const c = await load.stop();
+      assert.deepEqual(c.anomalies, []);
+      assertConsistent(c);
+      assert.equal(c.connectionsOpened, 3);
+      assert.equal(c.lost + c.resetBeforeFirst + c.refused, 0);
+      assert.equal(served, c.answered);
+    }));
+
+  it('nothing listening: connects are refused, retried after retryDelayMs, and stop() leaves nothing behind', () =>
+    clean(async (defer) => {
+      const port = await freePort();
+      const load = startHttp1Load({ port, connections: 2, retryDelayMs: 2 });
+      defer(() => load.stop(0));
+      await assert.rejects(load.answeredAtLeast(1, 100), /0 of 1 responses answered/);
+      const c = await load.stop();
+      assert.ok(c.refused >= 4, String(c.refused));
+      assert.equal(c.connectionsOpened + c.requestsSent + c.answered, 0);
+      assert.deepEqual(c.anomalies, []);
+    }));
 
   it('rejects options it cannot honour, at the call', () => {
     assert.throws(() => startHttp1Load({ port: 1, connections: 0 }), RangeError);
@@ -387,135 +404,141 @@ describe('startHttp2Load', guard, () => {
     };
   }
 
-  it('counts every answered stream of a server that never closes: nothing refused or dropped', () => clean(async (defer) => {
-    let streams = 0;
-    const server = await h2Server((stream) => {
-      streams++;
-      answer(stream);
-    });
-    defer(() => server.close());
-    const load = startHttp2Load({ port: server.port, sessions: 2, streamsPerSession: 4 });
-    defer(() => load.stop(0));
-    await load.answeredAtLeast(300);
-    const c = await load.stop();
-    assert.deepEqual(c.anomalies, []);
-    assertSettled(c);
-    assert.ok(c.answered >= 300);
-    assert.equal(c.refused, 0);
-    assert.equal(c.dropped, 0);
-    assert.equal(c.sessionsOpened, 2);
-    assert.equal(c.goaways, 0);
-    assert.equal(c.connectRefused, 0);
-    assert.equal(streams, c.streamsStarted);
-  }));
-
-  it('h2 over TLS: the same counts', () => clean(async (defer) => {
-    const server = await h2Server(answer, true);
-    defer(() => server.close());
-    const load = startHttp2Load({ port: server.port, sessions: 2, streamsPerSession: 3, tls: { ca: tlsFiles.cert } });
-    defer(() => load.stop(0));
-    await load.answeredAtLeast(150);
-    const c = await load.stop();
-    assert.deepEqual(c.anomalies, []);
-    assertSettled(c);
-    assert.equal(c.refused + c.dropped, 0);
-    assert.equal(c.sessionsOpened, 2);
-  }));
-
-  it('the server closes sessions gracefully (GOAWAY) with streams in flight: nothing dropped, new sessions continue', () => clean(async (defer) => {
-    let received = 0;
-    let answered = 0;
-    const closedSessions = new Set<Http2Session>();
-    const server = await h2Server((stream, sessionNumber) => {
-      received++;
-      setTimeout(() => {
-        if (!stream.destroyed && !stream.closed) answered++;
+  it('counts every answered stream of a server that never closes: nothing refused or dropped', () =>
+    clean(async (defer) => {
+      let streams = 0;
+      const server = await h2Server((stream) => {
+        streams++;
         answer(stream);
-      }, 5);
-      if (received >= 20 && sessionNumber <= 2 && !closedSessions.has(stream.session!)) {
-        closedSessions.add(stream.session!);
-        stream.session!.close(); // GOAWAY with the last stream it processed; in-flight streams still finish
-      }
-    });
-    defer(() => server.close());
-    const load = startHttp2Load({ port: server.port, sessions: 2, streamsPerSession: 4 });
-    defer(() => load.stop(0));
-    await eventually(() => closedSessions.size === 2, 'the server closed two sessions');
-    await load.answeredAtLeast(load.counts().answered + 40);
-    const c = await load.stop();
-    assert.deepEqual(c.anomalies, []);
-    assertSettled(c);
-    assert.equal(c.dropped, 0);
-    assert.equal(c.refused, c.streamsStarted - received, 'refused: exactly the streams the server never accepted');
-    assert.ok(c.goaways >= 2, String(c.goaways));
-    assert.ok(c.sessionsOpened >= 4, String(c.sessionsOpened));
-    assert.equal(c.answered, answered, 'every stream the server answered was counted answered');
-    assert.equal(c.answered, received, 'every stream the server accepted was answered; the rest were refused');
-  }));
+      });
+      defer(() => server.close());
+      const load = startHttp2Load({ port: server.port, sessions: 2, streamsPerSession: 4 });
+      defer(() => load.stop(0));
+      await load.answeredAtLeast(300);
+      const c = await load.stop();
+      assert.deepEqual(c.anomalies, []);
+      assertSettled(c);
+      assert.ok(c.answered >= 300);
+      assert.equal(c.refused, 0);
+      assert.equal(c.dropped, 0);
+      assert.equal(c.sessionsOpened, 2);
+      assert.equal(c.goaways, 0);
+      assert.equal(c.connectRefused, 0);
+      assert.equal(streams, c.streamsStarted);
+    }));
 
-  it('classifies exactly: above a GOAWAY last-stream-id and RST_STREAM REFUSED_STREAM are refused, another RST code is dropped', () => clean(async (defer) => {
-    const held: ServerHttp2Stream[] = [];
-    const server = await h2Server((stream, sessionNumber) => {
-      if (sessionNumber === 1) {
-        held.push(stream); // streams 1, 3, 5, 7
-        if (held.length === 4) {
-          stream.session!.goaway(NGHTTP2_NO_ERROR, 3); // 5 and 7 above the last stream id: refused
-          held.slice(0, 2).forEach(answer);
+  it('h2 over TLS: the same counts', () =>
+    clean(async (defer) => {
+      const server = await h2Server(answer, true);
+      defer(() => server.close());
+      const load = startHttp2Load({ port: server.port, sessions: 2, streamsPerSession: 3, tls: { ca: tlsFiles.cert } });
+      defer(() => load.stop(0));
+      await load.answeredAtLeast(150);
+      const c = await load.stop();
+      assert.deepEqual(c.anomalies, []);
+      assertSettled(c);
+      assert.equal(c.refused + c.dropped, 0);
+      assert.equal(c.sessionsOpened, 2);
+    }));
+
+  it('the server closes sessions gracefully (GOAWAY) with streams in flight: nothing dropped, new sessions continue', () =>
+    clean(async (defer) => {
+      let received = 0;
+      let answered = 0;
+      const closedSessions = new Set<Http2Session>();
+      const server = await h2Server((stream, sessionNumber) => {
+        received++;
+        setTimeout(() => {
+          if (!stream.destroyed && !stream.closed) answered++;
+          answer(stream);
+        }, 5);
+        if (received >= 20 && sessionNumber <= 2 && !closedSessions.has(stream.session!)) {
+          closedSessions.add(stream.session!);
+          stream.session!.close(); // GOAWAY with the last stream it processed; in-flight streams still finish
         }
-      } else if (sessionNumber === 2 && stream.id === 1) stream.close(NGHTTP2_REFUSED_STREAM);
-      else if (sessionNumber === 2 && stream.id === 3) stream.close(NGHTTP2_INTERNAL_ERROR);
-      else answer(stream);
-    });
-    defer(() => server.close());
-    const load = startHttp2Load({ port: server.port, sessions: 1, streamsPerSession: 4 });
-    defer(() => load.stop(0));
-    await load.answeredAtLeast(30);
-    const c = await load.stop();
-    assert.deepEqual(c.anomalies, []);
-    assertSettled(c);
-    assert.equal(c.goaways, 1);
-    assert.equal(c.refused, 3, 'streams 5 and 7 of the first session, stream 1 of the second');
-    assert.equal(c.dropped, 1, 'stream 3 of the second session');
-    assert.equal(c.sessionsOpened, 2);
-  }));
+      });
+      defer(() => server.close());
+      const load = startHttp2Load({ port: server.port, sessions: 2, streamsPerSession: 4 });
+      defer(() => load.stop(0));
+      await eventually(() => closedSessions.size === 2, 'the server closed two sessions');
+      await load.answeredAtLeast(load.counts().answered + 40);
+      const c = await load.stop();
+      assert.deepEqual(c.anomalies, []);
+      assertSettled(c);
+      assert.equal(c.dropped, 0);
+      assert.equal(c.refused, c.streamsStarted - received, 'refused: exactly the streams the server never accepted');
+      assert.ok(c.goaways >= 2, String(c.goaways));
+      assert.ok(c.sessionsOpened >= 4, String(c.sessionsOpened));
+      assert.equal(c.answered, answered, 'every stream the server answered was counted answered');
+      assert.equal(c.answered, received, 'every stream the server accepted was answered; the rest were refused');
+    }));
 
-  it('the server destroys sessions with streams it accepted in flight: each of them is dropped', () => clean(async (defer) => {
-    const held = new Map<Http2Session, number>();
-    let received = 0;
-    const server = await h2Server((stream, sessionNumber) => {
-      received++;
-      if (sessionNumber > 2) {
-        answer(stream);
-        return;
-      }
-      const session = stream.session!;
-      held.set(session, (held.get(session) ?? 0) + 1);
-      if (held.get(session) === 4) session.destroy(); // all four streams of this session were accepted
-    });
-    defer(() => server.close());
-    const load = startHttp2Load({ port: server.port, sessions: 2, streamsPerSession: 4 });
-    defer(() => load.stop(0));
-    await load.answeredAtLeast(40);
-    const c = await load.stop();
-    assert.deepEqual(c.anomalies, []);
-    assertSettled(c);
-    assert.equal(c.dropped, 8);
-    // Its RST_STREAMs reach the client before its GOAWAY: streams started in between are above the GOAWAY's
-    // last stream id, refused, and the server never saw them.
-    assert.equal(received, c.answered + c.dropped);
-    assert.equal(c.sessionsOpened, 4);
-  }));
+  it('classifies exactly: above a GOAWAY last-stream-id and RST_STREAM REFUSED_STREAM are refused, another RST code is dropped', () =>
+    clean(async (defer) => {
+      const held: ServerHttp2Stream[] = [];
+      const server = await h2Server((stream, sessionNumber) => {
+        if (sessionNumber === 1) {
+          held.push(stream); // streams 1, 3, 5, 7
+          if (held.length === 4) {
+            stream.session!.goaway(NGHTTP2_NO_ERROR, 3); // 5 and 7 above the last stream id: refused
+            held.slice(0, 2).forEach(answer);
+          }
+        } else if (sessionNumber === 2 && stream.id === 1) stream.close(NGHTTP2_REFUSED_STREAM);
+        else if (sessionNumber === 2 && stream.id === 3) stream.close(NGHTTP2_INTERNAL_ERROR);
+        else answer(stream);
+      });
+      defer(() => server.close());
+      const load = startHttp2Load({ port: server.port, sessions: 1, streamsPerSession: 4 });
+      defer(() => load.stop(0));
+      await load.answeredAtLeast(30);
+      const c = await load.stop();
+      assert.deepEqual(c.anomalies, []);
+      assertSettled(c);
+      assert.equal(c.goaways, 1);
+      assert.equal(c.refused, 3, 'streams 5 and 7 of the first session, stream 1 of the second');
+      assert.equal(c.dropped, 1, 'stream 3 of the second session');
+      assert.equal(c.sessionsOpened, 2);
+    }));
 
-  it('nothing listening: connects are refused and retried; stop() leaves nothing behind', () => clean(async (defer) => {
-    const port = await freePort();
-    const load = startHttp2Load({ port, sessions: 2, streamsPerSession: 2, retryDelayMs: 2 });
-    defer(() => load.stop(0));
-    await assert.rejects(load.answeredAtLeast(1, 100));
-    const c = await load.stop();
-    assert.ok(c.connectRefused >= 4, String(c.connectRefused));
-    assert.equal(c.sessionsOpened + c.streamsStarted, 0);
-    assert.deepEqual(c.anomalies, []);
-  }));
+  it('the server destroys sessions with streams it accepted in flight: each of them is dropped', () =>
+    clean(async (defer) => {
+      const held = new Map<Http2Session, number>();
+      let received = 0;
+      const server = await h2Server((stream, sessionNumber) => {
+        received++;
+        if (sessionNumber > 2) {
+          answer(stream);
+          return;
+        }
+        const session = stream.session!;
+        held.set(session, (held.get(session) ?? 0) + 1);
+        if (held.get(session) === 4) session.destroy(); // all four streams of this session were accepted
+      });
+      defer(() => server.close());
+      const load = startHttp2Load({ port: server.port, sessions: 2, streamsPerSession: 4 });
+      defer(() => load.stop(0));
+      await load.answeredAtLeast(40);
+      const c = await load.stop();
+      assert.deepEqual(c.anomalies, []);
+      assertSettled(c);
+      assert.equal(c.dropped, 8);
+      // Its RST_STREAMs reach the client before its GOAWAY: streams started in between are above the GOAWAY's
+      // last stream id, refused, and the server never saw them.
+      assert.equal(received, c.answered + c.dropped);
+      assert.equal(c.sessionsOpened, 4);
+    }));
+
+  it('nothing listening: connects are refused and retried; stop() leaves nothing behind', () =>
+    clean(async (defer) => {
+      const port = await freePort();
+      const load = startHttp2Load({ port, sessions: 2, streamsPerSession: 2, retryDelayMs: 2 });
+      defer(() => load.stop(0));
+      await assert.rejects(load.answeredAtLeast(1, 100));
+      const c = await load.stop();
+      assert.ok(c.connectRefused >= 4, String(c.connectRefused));
+      assert.equal(c.sessionsOpened + c.streamsStarted, 0);
+      assert.deepEqual(c.anomalies, []);
+    }));
 });
 
 describe("Node's HTTP/2 client, as startHttp2Load relies on it", guard, () => {
@@ -539,13 +562,15 @@ describe("Node's HTTP/2 client, as startHttp2Load relies on it", guard, () => {
       let goaway: number | undefined;
       client.on('goaway', (_code: number, last: number) => (goaway = last));
       const outcomes = await Promise.all(
-        Array.from({ length: 5 }, () =>
-          new Promise<string>((resolve) => {
-            const stream = client.request({ ':path': '/' });
-            stream.on('error', () => {});
-            stream.resume();
-            stream.on('close', () => resolve(`${stream.id}:${stream.rstCode}`));
-          }),
+        Array.from(
+          { length: 5 },
+          () =>
+            new Promise<string>((resolve) => {
+              const stream = client.request({ ':path': '/' });
+              stream.on('error', () => {});
+              stream.resume();
+              stream.on('close', () => resolve(`${stream.id}:${stream.rstCode}`));
+            }),
         ),
       );
       assert.equal(goaway, 5);

@@ -221,7 +221,10 @@ function parseHead(text: string): ResponseHead & { readonly interim: boolean } {
     headers.set(name, values);
   }
   const tokens = (name: string) =>
-    (headers.get(name) ?? []).flatMap((v) => v.split(',')).map((t) => t.trim().toLowerCase()).filter((t) => t !== '');
+    (headers.get(name) ?? [])
+      .flatMap((v) => v.split(','))
+      .map((t) => t.trim().toLowerCase())
+      .filter((t) => t !== '');
   const connection = tokens('connection');
   const closeHeader = connection.includes('close');
   const keepAlive = minor === '1' ? !closeHeader : connection.includes('keep-alive') && !closeHeader;
@@ -366,9 +369,7 @@ export function startHttp1Load(options: Http1LoadOptions): LoadRun<Http1LoadCoun
   checkCommon(options.port, path, retryDelayMs);
   const head = `${method} ${path} HTTP/1.1\r\nHost: ${hostForUrl(host)}\r\n`;
   const request = Buffer.from(
-    method === 'POST'
-      ? `${head}Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(POST_BODY)}\r\n\r\n${POST_BODY}`
-      : `${head}\r\n`,
+    method === 'POST' ? `${head}Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(POST_BODY)}\r\n\r\n${POST_BODY}` : `${head}\r\n`,
     'latin1',
   );
 
@@ -390,14 +391,15 @@ export function startHttp1Load(options: Http1LoadOptions): LoadRun<Http1LoadCoun
 
   const open = (): void => {
     if (stopped) return;
-    const socket = options.tls === undefined
-      ? net.connect({ host, port: options.port })
-      : tls.connect({
-          host,
-          port: options.port,
-          ca: options.tls.ca,
-          ...(options.tls.servername === undefined ? {} : { servername: options.tls.servername }),
-        });
+    const socket =
+      options.tls === undefined
+        ? net.connect({ host, port: options.port })
+        : tls.connect({
+            host,
+            port: options.port,
+            ca: options.tls.ca,
+            ...(options.tls.servername === undefined ? {} : { servername: options.tls.servername }),
+          });
     const state = { outstanding: false };
     sockets.set(socket, state);
     const parser = new ResponseParser();
@@ -574,8 +576,7 @@ export function startHttp2Load(options: Http2LoadOptions): LoadRun<Http2LoadCoun
     return n;
   };
 
-  const usable = (slot: SessionSlot) =>
-    !stopped && slot.connected && !slot.retired && !slot.session.closed && !slot.session.destroyed;
+  const usable = (slot: SessionSlot) => !stopped && slot.connected && !slot.retired && !slot.session.closed && !slot.session.destroyed;
 
   const retire = (slot: SessionSlot) => {
     if (slot.retired) return;
@@ -619,8 +620,7 @@ export function startHttp2Load(options: Http2LoadOptions): LoadRun<Http2LoadCoun
       const code = errorCode(error);
       if (!STREAM_ERRORS.has(code)) anomalies.add(`stream error ${code}`);
     });
-    const complete = () =>
-      responded && (contentLength === undefined ? endedOpen : received === contentLength && stream.rstCode === NGHTTP2_NO_ERROR);
+    const complete = () => responded && (contentLength === undefined ? endedOpen : received === contentLength && stream.rstCode === NGHTTP2_NO_ERROR);
     const classify = () => {
       const id = stream.id;
       if (complete()) counts.answered++;

@@ -14,14 +14,16 @@ describe('LongTimeout', { timeout: 60_000 }, () => {
       const busyUntil = performance.now() + Math.random();
       while (performance.now() < busyUntil);
       for (let i = 0; i < 10; i++) {
-        fired.push(new Promise<void>((resolve) => {
-          const at = performance.now() + 1 + Math.random() * 3;
-          new LongTimeout(at, () => {
-            const late = performance.now() - at;
-            if (late < 0) early.push(late);
-            resolve();
-          });
-        }));
+        fired.push(
+          new Promise<void>((resolve) => {
+            const at = performance.now() + 1 + Math.random() * 3;
+            new LongTimeout(at, () => {
+              const late = performance.now() - at;
+              if (late < 0) early.push(late);
+              resolve();
+            });
+          }),
+        );
       }
     }
     await Promise.all(fired);
@@ -38,7 +40,7 @@ describe('LongTimeout', { timeout: 60_000 }, () => {
     assert.equal(fired, 1);
   });
 
-  it('a time past setTimeout\'s limit is waited for in steps, without a TimeoutOverflowWarning', async () => {
+  it("a time past setTimeout's limit is waited for in steps, without a TimeoutOverflowWarning", async () => {
     const warnings: string[] = [];
     const onWarning = (warning: Error) => void warnings.push(warning.name);
     process.on('warning', onWarning);

@@ -94,7 +94,7 @@ describe("PM2's 'shutdown' message, in a forked process", { timeout: 120_000, co
     });
   }
 
-  it("with pm_id set, a dozen roots share one message listener, and roots that stop leave the channel to the rest", async () => {
+  it('with pm_id set, a dozen roots share one message listener, and roots that stop leave the channel to the rest', async () => {
     const app = await forkApp({ pm_id: '0', FORM: 'roots', ROOTS: '12' });
     const stopped = Array.from({ length: 11 }, (_, i) => `root ${i} stopped`);
     assert.deepEqual(lines(app.stdout()), [...stopped, 'ready listeners=1']);
@@ -156,7 +156,7 @@ describe('shutdownOnMessage, in this process', { timeout: 30_000 }, () => {
     await seen;
   }
 
-  it("this process (no IPC channel) gets no message listener from a root supervisor", async () => {
+  it('this process (no IPC channel) gets no message listener from a root supervisor', async () => {
     const before = process.listenerCount('message');
     const sup = new Supervisor({ logger: false });
     assert.equal(process.listenerCount('message'), before);

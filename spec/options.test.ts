@@ -21,9 +21,15 @@ function refuses(call: () => unknown, message: RegExp): void {
 
 describe('unknown option names are refused, naming the closest known one', () => {
   it('new Supervisor()', () => {
-    refuses(() => new Supervisor({ ...quiet, shutdownTimout: 5_000 } as object), /options\.shutdownTimout must be one of the known options .*; did you mean shutdownTimeout\?/);
+    refuses(
+      () => new Supervisor({ ...quiet, shutdownTimout: 5_000 } as object),
+      /options\.shutdownTimout must be one of the known options .*; did you mean shutdownTimeout\?/,
+    );
     refuses(() => new Supervisor({ ...quiet, nmae: 'api' } as object), /options\.nmae .*did you mean name\?/);
-    refuses(() => new Supervisor({ ...quiet, frobnicate: true } as object), /options\.frobnicate must be one of the known options \(name, shutdownTimeout, disposeReserve, drainDelay, signals, secondSignal, onTaskError, logger, captureSpawnSites, dumpSignal\), got "frobnicate"$/);
+    refuses(
+      () => new Supervisor({ ...quiet, frobnicate: true } as object),
+      /options\.frobnicate must be one of the known options \(name, shutdownTimeout, disposeReserve, drainDelay, signals, secondSignal, onTaskError, logger, captureSpawnSites, dumpSignal\), got "frobnicate"$/,
+    );
   });
 
   it('sup.child()', () => {
@@ -33,20 +39,29 @@ describe('unknown option names are refused, naming the closest known one', () =>
 
   it('run(): its own options and the Supervisor ones, nothing else, and before anything starts', () => {
     let started = false;
-    refuses(() => run(() => void (started = true), { ...quiet, exit: false, exitWhenDne: true } as object), /options\.exitWhenDne .*did you mean exitWhenDone\?/);
+    refuses(
+      () => run(() => void (started = true), { ...quiet, exit: false, exitWhenDne: true } as object),
+      /options\.exitWhenDne .*did you mean exitWhenDone\?/,
+    );
     assert.equal(started, false);
   });
 
   it("spawn's backoff", () => {
     const sup = new Supervisor(quiet);
-    refuses(() => sup.spawn(async () => {}, { restart: 'on-failure', backoff: { initialMS: 10 } as object }), /spawn options\.backoff\.initialMS .*did you mean initialMs\?/);
+    refuses(
+      () => sup.spawn(async () => {}, { restart: 'on-failure', backoff: { initialMS: 10 } as object }),
+      /spawn options\.backoff\.initialMS .*did you mean initialMs\?/,
+    );
     assert.equal(sup.size, 0, 'nothing was registered');
   });
 
   it("spawn's own options, before anything is registered or run", () => {
     const sup = new Supervisor(quiet);
     let ran = 0;
-    refuses(() => sup.spawn(() => void ran++, { nmae: 'job' } as object), /spawn options\.nmae must be one of the known options \(name, shield, restart, maxRestarts, within, backoff\); did you mean name\?, got "nmae"$/);
+    refuses(
+      () => sup.spawn(() => void ran++, { nmae: 'job' } as object),
+      /spawn options\.nmae must be one of the known options \(name, shield, restart, maxRestarts, within, backoff\); did you mean name\?, got "nmae"$/,
+    );
     refuses(() => sup.spawn(() => void ran++, { name: 'job', restrat: 'always' } as object), /spawn options\.restrat .*did you mean restart\?/);
     refuses(() => sup.spawn(() => void ran++, { maxRestart: 3 } as object), /spawn options\.maxRestart .*did you mean maxRestarts\?/);
     refuses(() => sup.spawn(() => void ran++, { [Symbol('x')]: 1, sheild: true } as object), /spawn options\.sheild .*did you mean shield\?/);
@@ -80,7 +95,12 @@ describe('unknown option names are refused, naming the closest known one', () =>
 });
 
 describe('a child refuses the options only a root has', () => {
-  for (const [name, value] of [['secondSignal', 'ignore'], ['dumpSignal', 'SIGUSR2'], ['captureSpawnSites', true], ['drainDelay', 100]] as const) {
+  for (const [name, value] of [
+    ['secondSignal', 'ignore'],
+    ['dumpSignal', 'SIGUSR2'],
+    ['captureSpawnSites', true],
+    ['drainDelay', 100],
+  ] as const) {
     it(name, () => {
       const sup = new Supervisor(quiet);
       refuses(() => sup.child({ [name]: value } as object), new RegExp(`child options\\.${name} must be absent: `));
@@ -99,10 +119,14 @@ describe('messages name what the caller wrote', () => {
   it('within: one range, one message, for 0, -1 and NaN', () => {
     const sup = new Supervisor(quiet);
     for (const within of [0, -1, NaN, 2 ** 31]) {
-      assert.throws(() => sup.spawn(async () => {}, { restart: 'on-failure', within }), {
-        code: 'ERR_OUT_OF_RANGE',
-        message: /^spawn options\.within must be > 0 and <= 2147483647 \(or Infinity\), got /,
-      }, String(within));
+      assert.throws(
+        () => sup.spawn(async () => {}, { restart: 'on-failure', within }),
+        {
+          code: 'ERR_OUT_OF_RANGE',
+          message: /^spawn options\.within must be > 0 and <= 2147483647 \(or Infinity\), got /,
+        },
+        String(within),
+      );
     }
     sup.spawn(async () => {}, { restart: 'on-failure', within: Infinity }).cancel();
   });

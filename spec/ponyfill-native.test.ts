@@ -14,10 +14,7 @@ import { type Observation, nativeImplementation, runScenarios, scenarios } from 
 const scenarioScript = fileURLToPath(new URL('./fixtures/erm-scenarios.js', import.meta.url));
 const ensureNode = fileURLToPath(new URL('../../scripts/ensure-node.mjs', import.meta.url));
 const native = nativeImplementation();
-const canGetNode24 =
-  native !== undefined ||
-  (process.env.SUPERVISE_NODE24 ?? '') !== '' ||
-  (process.platform === 'linux' && process.arch === 'x64');
+const canGetNode24 = native !== undefined || (process.env.SUPERVISE_NODE24 ?? '') !== '' || (process.platform === 'linux' && process.arch === 'x64');
 
 /** Runs the scenario script on Node 24 and returns what it printed. */
 async function runOnNode24(): Promise<Record<string, Observation>> {
@@ -55,8 +52,7 @@ describe('ponyfill against native explicit resource management', { skip }, () =>
     const names = Object.keys(scenarios);
     assert.deepEqual(Object.keys(expected), names);
     assert.deepEqual(Object.keys(actual), names);
-    const failed = (results: Record<string, Observation>): string[] =>
-      names.filter((name) => JSON.stringify(results[name]).includes('"scenarioFailed"'));
+    const failed = (results: Record<string, Observation>): string[] => names.filter((name) => JSON.stringify(results[name]).includes('"scenarioFailed"'));
     assert.deepEqual(failed(expected), []);
     assert.deepEqual(failed(actual), []);
   });

@@ -20,7 +20,6 @@ import {
 } from '../lib/ponyfill.js';
 import { type ErmImplementation, scenarios } from './fixtures/erm-scenarios.js';
 
-
 const globals: Partial<ErmImplementation> = globalThis;
 const native: ErmImplementation | undefined =
   globals.DisposableStack && globals.AsyncDisposableStack && globals.SuppressedError
@@ -148,7 +147,10 @@ function ruleTests(impl: ErmImplementation): void {
       }
       stack.defer(() => calls.push('ok'));
       let caught: unknown;
-      assert.throws(() => stack.dispose(), (e: unknown) => ((caught = e), true));
+      assert.throws(
+        () => stack.dispose(),
+        (e: unknown) => ((caught = e), true),
+      );
       assert.deepEqual(calls, ['ok', 'third', 'second', 'first']);
       // 'third' failed first, so it is the innermost; 'first' failed last, so it is `error` on the outside.
       const inner = unwrap(impl, caught, 'first');
@@ -163,7 +165,10 @@ function ruleTests(impl: ErmImplementation): void {
       stack.defer(() => {
         throw error;
       });
-      assert.throws(() => stack.dispose(), (e: unknown) => e === error);
+      assert.throws(
+        () => stack.dispose(),
+        (e: unknown) => e === error,
+      );
     });
 
     it('reports disposed, and disposes only once', () => {
@@ -468,7 +473,11 @@ function ruleTests(impl: ErmImplementation): void {
         assert.equal(e.message, 'msg');
         assert.equal(e.error, cause);
         assert.equal(e.suppressed, 'earlier');
-        for (const [key, value] of [['error', cause], ['suppressed', 'earlier'], ['message', 'msg']] as const) {
+        for (const [key, value] of [
+          ['error', cause],
+          ['suppressed', 'earlier'],
+          ['message', 'msg'],
+        ] as const) {
           const expected = { value, writable: true, enumerable: false, configurable: true };
           assert.deepEqual(Object.getOwnPropertyDescriptor(e, key), expected);
         }

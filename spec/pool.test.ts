@@ -72,7 +72,10 @@ describe('closePool with Piscina', { timeout: 120_000 }, () => {
     assert.match(outcomes[2]!, /^rejected: /);
     assert.equal(report.exitCode, 124);
     assert.deepEqual(report.errors, []);
-    assert.deepEqual(report.stragglers.map((s) => s.name), ['closePool (forced: pool destroyed with jobs still running)']);
+    assert.deepEqual(
+      report.stragglers.map((s) => s.name),
+      ['closePool (forced: pool destroyed with jobs still running)'],
+    );
     assert.deepEqual(logger.lines, [], 'the destroy finished before the supervisor deadline');
     assert.equal(pool.threads.length, 0);
   });
@@ -95,7 +98,10 @@ describe('closePool with Piscina', { timeout: 120_000 }, () => {
       code: 'ERR_INVALID_ARG_VALUE',
       message: /^closePool\.with\(options\): options\.timeot must be one of the known options \(timeout\); did you mean timeout\?/,
     });
-    assert.throws(() => closePool.with({ timeout: Symbol('soon') } as never), { code: 'ERR_INVALID_ARG_TYPE', message: /^closePool\.with\(options\): options\.timeout must be a number/ });
+    assert.throws(() => closePool.with({ timeout: Symbol('soon') } as never), {
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: /^closePool\.with\(options\): options\.timeout must be a number/,
+    });
     const pool = makePool(1);
     await warm(pool);
     const jobs = [job(pool, 60_000, 1), job(pool, 10, 2)];
@@ -104,7 +110,10 @@ describe('closePool with Piscina', { timeout: 120_000 }, () => {
     const report = await sup.shutdown();
     assert.ok(report.durationMs < 30_000, `took ${report.durationMs} ms: forced at its timeout, not at the 60 s deadline`);
     assert.equal(report.exitCode, 124);
-    assert.deepEqual(report.stragglers.map((s) => s.name), ['closePool (forced: pool destroyed with jobs still running)']);
+    assert.deepEqual(
+      report.stragglers.map((s) => s.name),
+      ['closePool (forced: pool destroyed with jobs still running)'],
+    );
     const outcomes = await Promise.all(jobs);
     assert.match(outcomes[0]!, /^rejected: /);
     assert.match(outcomes[1]!, /^rejected: /);
@@ -161,7 +170,11 @@ describe('closePool with any pool that has close() and destroy()', { timeout: 60
     };
     const timersBefore = process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
     await closePool(busy, { timeout: 50 });
-    assert.equal(process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length, timersBefore, 'the idle poll stopped when it was forced');
+    assert.equal(
+      process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length,
+      timersBefore,
+      'the idle poll stopped when it was forced',
+    );
     assert.deepEqual(calls, ['destroy']);
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.deepEqual(calls, ['destroy'], 'close() was not called after the destroy');

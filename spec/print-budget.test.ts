@@ -35,10 +35,13 @@ describe('PrintBudget and groupByName', () => {
       { id: 5, name: 'b', ageMs: 10 },
     ];
     const groups = groupByName(items);
-    assert.deepEqual(groups.map((g) => [g.name, g.count, g.oldestMs, g.first.map((t) => t.id)]), [
-      ['b', 4, 40, [2, 3, 4]],
-      ['a', 1, 50, [1]],
-    ]);
+    assert.deepEqual(
+      groups.map((g) => [g.name, g.count, g.oldestMs, g.first.map((t) => t.id)]),
+      [
+        ['b', 4, 40, [2, 3, 4]],
+        ['a', 1, 50, [1]],
+      ],
+    );
   });
 
   it('takes lines while they fit in lines and bytes, and all-or-nothing with takeAll', () => {
@@ -105,7 +108,14 @@ describe('the stuck-task log of one shutdown is bounded, the report complete', {
 
 describe('the dumpSignal printout is bounded', () => {
   it('100 000 tasks in one supervisor and 1 000 children: at most 51 lines and 8 KB, what is left out counted', () => {
-    const tasks = Array.from({ length: 100_000 }, (_, i) => ({ id: i + 1, name: i % 2 ? 'odd' : 'even', state: 'running' as const, ageMs: 5, restarts: 0, shielded: false }));
+    const tasks = Array.from({ length: 100_000 }, (_, i) => ({
+      id: i + 1,
+      name: i % 2 ? 'odd' : 'even',
+      state: 'running' as const,
+      ageMs: 5,
+      restarts: 0,
+      shielded: false,
+    }));
     const children = Array.from({ length: 1_000 }, (_, c) => ({ name: `child-${c}`, state: 'running' as const, tasks: [tasks[c]!], children: [] }));
     const text = formatTree({ name: 'app', state: 'running', tasks, children });
     const lines = text.split('\n');
@@ -125,33 +135,47 @@ describe('a forced exit says what it cut short', { timeout: 30_000 }, () => {
     const logger = recordingLogger();
     let release!: () => void;
     const hung = new Promise<void>((resolve) => (release = resolve));
-    const program = runForTest((sup) => {
-      const scope = sup.child({ name: 'jobs' });
-      scope.defer(function flushQueue() {
-        return hung;
-      });
-      for (let i = 0; i < 50_000; i++) sup.spawn((signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true })), { name: 'polite' });
-    }, { name: 'api', logger, signals: ['SIGTERM'], shutdownTimeout: 60_000 });
+    const program = runForTest(
+      (sup) => {
+        const scope = sup.child({ name: 'jobs' });
+        scope.defer(function flushQueue() {
+          return hung;
+        });
+        for (let i = 0; i < 50_000; i++)
+          sup.spawn((signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true })), { name: 'polite' });
+      },
+      { name: 'api', logger, signals: ['SIGTERM'], shutdownTimeout: 60_000 },
+    );
     await new Promise((resolve) => setImmediate(resolve));
     simulateSignal(program.supervisor, 'SIGTERM');
     // Phase 3: the root waits for its child "jobs", which waits for its disposer.
     for (let i = 0; i < 2_000 && program.supervisor.tasks().children[0]?.state !== 'stopping'; i++) await new Promise((resolve) => setTimeout(resolve, 5));
     const tree = program.supervisor.tasks();
-    assert.deepEqual(tree.children.map((child) => [child.name, child.state]), [['jobs', 'stopping']], 'the child being disposed is still in the tree');
+    assert.deepEqual(
+      tree.children.map((child) => [child.name, child.state]),
+      [['jobs', 'stopping']],
+      'the child being disposed is still in the tree',
+    );
     assert.equal(simulateSignal(program.supervisor, 'SIGTERM'), 143);
     assert.equal(await program.exitCode, 143);
     const line = logger.lines.find((text) => text.includes('exiting at once'));
     assert.ok(line, logger.lines.join('\n'));
-    assert.match(line, /received SIGTERM again during shutdown of "api", exiting at once; still pending: 0 tasks, 1 disposer\n {2}- disposer "flushQueue" of "jobs", running for \d+ ms$/);
+    assert.match(
+      line,
+      /received SIGTERM again during shutdown of "api", exiting at once; still pending: 0 tasks, 1 disposer\n {2}- disposer "flushQueue" of "jobs", running for \d+ ms$/,
+    );
     release();
     await program.report;
   });
 
   it('50 000 pending tasks under 50 000 names: the forced-exit log stays within the bound', async () => {
     const logger = recordingLogger();
-    const program = runForTest((sup) => {
-      for (let i = 0; i < 50_000; i++) sup.spawn(() => new Promise<void>(() => {}), { name: `job-${i}` });
-    }, { name: 'api', logger, signals: ['SIGTERM'], shutdownTimeout: 500 });
+    const program = runForTest(
+      (sup) => {
+        for (let i = 0; i < 50_000; i++) sup.spawn(() => new Promise<void>(() => {}), { name: `job-${i}` });
+      },
+      { name: 'api', logger, signals: ['SIGTERM'], shutdownTimeout: 500 },
+    );
     await new Promise((resolve) => setImmediate(resolve));
     simulateSignal(program.supervisor, 'SIGTERM');
     assert.equal(simulateSignal(program.supervisor, 'SIGTERM'), 143);

@@ -55,7 +55,7 @@ describe('the process edge, in a real child process', { timeout: 180_000, concur
     });
   }
 
-  it("a logger whose error() throws: the failure is reported, cleanup runs, and the exit code is 1 (it was 7)", async () => {
+  it('a logger whose error() throws: the failure is reported, cleanup runs, and the exit code is 1 (it was 7)', async () => {
     const fixture = await daemon('logger-error');
     const { code, signal, stdout, stderr } = await fixture.exited();
     assert.equal(signal, null);
@@ -100,7 +100,16 @@ describe('the process edge, in a real child process', { timeout: 180_000, concur
 describe('the process edge, in this process', { timeout: 30_000 }, () => {
   it("a logger whose warn() throws at the deadline: shutdown still finishes, disposers run, and the logger's error is reported", async () => {
     const broken = new Error('logger.warn is broken');
-    const sup = new Supervisor({ signals: false, shutdownTimeout: 50, logger: { warn: () => { throw broken; }, error: () => {} } });
+    const sup = new Supervisor({
+      signals: false,
+      shutdownTimeout: 50,
+      logger: {
+        warn: () => {
+          throw broken;
+        },
+        error: () => {},
+      },
+    });
     let disposed = false;
     sup.defer(() => void (disposed = true));
     sup.spawn(() => new Promise(() => {}), { name: 'stuck' });
@@ -115,7 +124,12 @@ describe('the process edge, in this process', { timeout: 30_000 }, () => {
     const broken = new Error('logger.warn is broken');
     const program = runForTest(undefined, {
       signals: ['SIGTERM'],
-      logger: { warn: (line: unknown) => { if (String(line).includes('stopped in')) throw broken; }, error: () => {} },
+      logger: {
+        warn: (line: unknown) => {
+          if (String(line).includes('stopped in')) throw broken;
+        },
+        error: () => {},
+      },
     });
     simulateSignal(program.supervisor, 'SIGTERM');
     const report = await program.report;
@@ -128,38 +142,60 @@ describe('the process edge, in this process', { timeout: 30_000 }, () => {
     const logger = recordingLogger();
     const sup = new Supervisor({ name: 'app', logger, signals: ['SIGTERM'] });
     await sup.shutdown();
-    assert.throws(() => simulateSignal(sup, 'SIGTERM'), (error: unknown) => {
-      assert.ok(error instanceof TypeError);
-      assert.equal((error as { code?: unknown }).code, 'ERR_INVALID_ARG_VALUE');
-      assert.match(error.message, /root "app" has stopped/);
-      return true;
-    });
-    assert.deepEqual(logger.lines.filter((line) => /exiting at once|already shutting down/.test(line)), []);
+    assert.throws(
+      () => simulateSignal(sup, 'SIGTERM'),
+      (error: unknown) => {
+        assert.ok(error instanceof TypeError);
+        assert.equal((error as { code?: unknown }).code, 'ERR_INVALID_ARG_VALUE');
+        assert.match(error.message, /root "app" has stopped/);
+        return true;
+      },
+    );
+    assert.deepEqual(
+      logger.lines.filter((line) => /exiting at once|already shutting down/.test(line)),
+      [],
+    );
   });
 
-  it("drainDelay and disposeReserve: the range message does not offer Infinity, which they refuse", () => {
+  it('drainDelay and disposeReserve: the range message does not offer Infinity, which they refuse', () => {
     for (const option of ['drainDelay', 'disposeReserve'] as const) {
       for (const value of [Infinity, -1, Number.NaN]) {
-        assert.throws(() => new Supervisor({ signals: false, [option]: value }), (error: unknown) => {
-          assert.ok(error instanceof RangeError);
-          assert.equal(error.message.includes('Infinity)'), false, error.message);
-          assert.match(error.message, new RegExp(`options\\.${option} must be >= 0 and <= 2147483647`));
-          return true;
-        });
+        assert.throws(
+          () => new Supervisor({ signals: false, [option]: value }),
+          (error: unknown) => {
+            assert.ok(error instanceof RangeError);
+            assert.equal(error.message.includes('Infinity)'), false, error.message);
+            assert.match(error.message, new RegExp(`options\\.${option} must be >= 0 and <= 2147483647`));
+            return true;
+          },
+        );
       }
     }
   });
 
   it('onShutdown that uses up the whole deadline: the log names onShutdown, not an empty list of tasks', async () => {
     const logger = recordingLogger();
-    const program = runForTest((sup) => {
-      sup.spawn((signal) => new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true })), { name: 'polite' });
-    }, { signals: ['SIGTERM'], logger, shutdownTimeout: 100, disposeReserve: 0, onShutdown: () => new Promise(() => {}) });
+    const program = runForTest(
+      (sup) => {
+        sup.spawn((signal) => new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true })), { name: 'polite' });
+      },
+      { signals: ['SIGTERM'], logger, shutdownTimeout: 100, disposeReserve: 0, onShutdown: () => new Promise(() => {}) },
+    );
     await new Promise((resolve) => setImmediate(resolve));
     simulateSignal(program.supervisor, 'SIGTERM');
     const report = await program.report;
-    assert.deepEqual(report.stragglers.map((s) => s.name), ['onShutdown']);
-    assert.equal(logger.lines.some((line) => /0 task\(s\) still pending/.test(line)), false, logger.lines.join('\n'));
-    assert.ok(logger.lines.some((line) => /onShutdown still pending at the deadline/.test(line)), logger.lines.join('\n'));
+    assert.deepEqual(
+      report.stragglers.map((s) => s.name),
+      ['onShutdown'],
+    );
+    assert.equal(
+      logger.lines.some((line) => /0 task\(s\) still pending/.test(line)),
+      false,
+      logger.lines.join('\n'),
+    );
+    assert.ok(
+      logger.lines.some((line) => /onShutdown still pending at the deadline/.test(line)),
+      logger.lines.join('\n'),
+    );
   });
 });

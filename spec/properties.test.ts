@@ -153,17 +153,61 @@ function make(kind: Hostile, label: string): unknown {
       return proxy;
     }
     case 'throwing-proxy':
-      return new Proxy({}, { get() { throw new Error('get trap'); }, has() { throw new Error('has trap'); }, getPrototypeOf() { throw new Error('prototype trap'); }, ownKeys() { throw new Error('ownKeys trap'); } });
+      return new Proxy(
+        {},
+        {
+          get() {
+            throw new Error('get trap');
+          },
+          has() {
+            throw new Error('has trap');
+          },
+          getPrototypeOf() {
+            throw new Error('prototype trap');
+          },
+          ownKeys() {
+            throw new Error('ownKeys trap');
+          },
+        },
+      );
     case 'throwing-getters':
       return Object.create(Error.prototype, {
-        name: { get() { throw new Error('name'); } },
-        message: { get() { throw new Error('message'); } },
-        stack: { get() { throw new Error('stack'); } },
+        name: {
+          get() {
+            throw new Error('name');
+          },
+        },
+        message: {
+          get() {
+            throw new Error('message');
+          },
+        },
+        stack: {
+          get() {
+            throw new Error('stack');
+          },
+        },
       }) as object;
     case 'throwing-to-string':
-      return { label, toString() { throw new Error('toString'); }, [Symbol.toPrimitive]() { throw new Error('toPrimitive'); } };
+      return {
+        label,
+        toString() {
+          throw new Error('toString');
+        },
+        [Symbol.toPrimitive]() {
+          throw new Error('toPrimitive');
+        },
+      };
     case 'throwing-inspect':
-      return { label, [inspect.custom]() { throw new Error('inspect'); }, toString() { throw new Error('toString'); } };
+      return {
+        label,
+        [inspect.custom]() {
+          throw new Error('inspect');
+        },
+        toString() {
+          throw new Error('toString');
+        },
+      };
   }
 }
 
@@ -310,17 +354,34 @@ function spawnPlanned(sup: Supervisor, task: TaskPlan, run: Run, value: () => un
       return sup.spawn(() => ({ then: (_: unknown, reject: (error: unknown) => void) => later(() => reject(value())) }) as PromiseLike<void>);
     case 'thenable-both':
       // Calls both callbacks, and more than once: only the first call counts, as with await.
-      return sup.spawn(() => ({
-        then(resolve: () => void, reject: (error: unknown) => void) {
-          resolve();
-          reject(new Error('ignored'));
-          resolve();
-        },
-      }) as PromiseLike<void>);
+      return sup.spawn(
+        () =>
+          ({
+            then(resolve: () => void, reject: (error: unknown) => void) {
+              resolve();
+              reject(new Error('ignored'));
+              resolve();
+            },
+          }) as PromiseLike<void>,
+      );
     case 'then-throws':
-      return sup.spawn(() => ({ then() { throw value(); } }) as PromiseLike<void>);
+      return sup.spawn(
+        () =>
+          ({
+            then() {
+              throw value();
+            },
+          }) as PromiseLike<void>,
+      );
     case 'then-getter-throws':
-      return sup.spawn(() => ({ get then(): never { throw value(); } }) as unknown as PromiseLike<void>);
+      return sup.spawn(
+        () =>
+          ({
+            get then(): never {
+              throw value();
+            },
+          }) as unknown as PromiseLike<void>,
+      );
     case 'callable-thenable':
       return sup.spawn(() => Object.assign(() => {}, { then: (resolve: () => void) => later(resolve) }) as unknown as PromiseLike<void>);
     case 'thenable-never':
@@ -439,7 +500,10 @@ async function check(plan: RunPlan, baseline: string): Promise<void> {
   const inLog = multiplicities(loggedValues);
   for (const [value, { early, total, label }] of groups) {
     const inReport = inRootReport.get(value) ?? 0;
-    assert.ok(inReport >= early && inReport <= total, `the value thrown by ${label} is in the report ${inReport} times; thrown ${total} times, ${early} before the deadline`);
+    assert.ok(
+      inReport >= early && inReport <= total,
+      `the value thrown by ${label} is in the report ${inReport} times; thrown ${total} times, ${early} before the deadline`,
+    );
     if (inReport === total || plan.loggerFault === 'error' || plan.loggerFault === 'both') continue; // a broken logger logs nothing
     // The rest were thrown late: logged as themselves, or, when even inspecting them throws, as a line that says so.
     if (printable(value)) assert.ok((inLog.get(value) ?? 0) >= total - inReport, `the late value thrown by ${label} is neither in the report nor logged`);
@@ -471,7 +535,8 @@ async function check(plan: RunPlan, baseline: string): Promise<void> {
   }
   if (disposeOutcome !== undefined) {
     if (report.errors.length === 0) assert.equal(disposeOutcome.threw, false);
-    else if (report.errors.length === 1) assert.ok(disposeOutcome.threw && Object.is(disposeOutcome.error, report.errors[0]), '`await using` throws the one error');
+    else if (report.errors.length === 1)
+      assert.ok(disposeOutcome.threw && Object.is(disposeOutcome.error, report.errors[0]), '`await using` throws the one error');
     else {
       assert.ok(disposeOutcome.error instanceof AggregateError, '`await using` throws an AggregateError');
       assert.deepEqual((disposeOutcome.error as AggregateError).errors.length, report.errors.length);

@@ -7,7 +7,6 @@ import { aborted, deferred, quiet, recordingLogger } from './helpers.js';
 
 const guard = { timeout: 30_000 };
 
-
 /** Collects what the restart channel publishes while `body` runs. */
 async function recordRestarts<T>(body: (restarts: TaskRestartMessage[]) => Promise<T>): Promise<T> {
   const restarts: TaskRestartMessage[] = [];
@@ -39,7 +38,11 @@ describe("restart: 'on-failure'", guard, () => {
     assert.equal(task.state, 'fulfilled');
     assert.equal(task.restarts, 3);
     assert.equal(new Set(signals).size, 4, 'each run has its own signal');
-    assert.deepEqual(signals.map((signal) => signal.aborted), [true, true, true, false], "a finished run's signal is aborted at the restart");
+    assert.deepEqual(
+      signals.map((signal) => signal.aborted),
+      [true, true, true, false],
+      "a finished run's signal is aborted at the restart",
+    );
     assert.equal((signals[0]!.reason as DOMException).name, 'AbortError');
     assert.deepEqual(logger.lines, [
       'supervise: task "connect" of "supervisor" failed (Error: boom 1); restart 1 in 1 ms',
@@ -111,7 +114,7 @@ describe("restart: 'on-failure'", guard, () => {
     await sup.shutdown();
   });
 
-  it("by default, giving up still shuts the supervisor down with the last error (exit code 1)", async () => {
+  it('by default, giving up still shuts the supervisor down with the last error (exit code 1)', async () => {
     const sup = quiet();
     const other = sup.spawn(async (signal) => aborted(signal), { name: 'other' });
     sup.spawn(
@@ -122,7 +125,10 @@ describe("restart: 'on-failure'", guard, () => {
     );
     const report = await sup.done;
     assert.equal(report.cause, 'error');
-    assert.deepEqual(report.errors.map((error) => (error as Error).message), ['down for good']);
+    assert.deepEqual(
+      report.errors.map((error) => (error as Error).message),
+      ['down for good'],
+    );
     assert.equal(report.exitCode, 1);
     assert.equal(other.state, 'fulfilled');
   });
@@ -232,7 +238,13 @@ describe('restarts and shutdown', guard, () => {
     const plain = sup.spawn(fail, { name: 'plain', restart: 'on-failure', backoff: () => 60_000 });
     const shielded = sup.spawn(fail, { name: 'shielded', shield: true, restart: 'on-failure', backoff: () => 60_000 });
     await sleep(10);
-    assert.deepEqual(sup.tasks().tasks.map((task) => [task.name, task.state]), [['plain', 'running'], ['shielded', 'running']]);
+    assert.deepEqual(
+      sup.tasks().tasks.map((task) => [task.name, task.state]),
+      [
+        ['plain', 'running'],
+        ['shielded', 'running'],
+      ],
+    );
     const report = await sup.shutdown();
     assert.equal(plain.state, 'cancelled');
     assert.equal(shielded.state, 'cancelled');
@@ -256,7 +268,10 @@ describe('restarts and shutdown', guard, () => {
     );
     const report = await sup.shutdown();
     assert.equal(runs, 1);
-    assert.deepEqual(report.errors.map((error) => (error as Error).message), ['failed while stopping']);
+    assert.deepEqual(
+      report.errors.map((error) => (error as Error).message),
+      ['failed while stopping'],
+    );
     assert.equal(report.exitCode, 1);
   });
 

@@ -57,7 +57,10 @@ describe('run() as the process entry point', serial, () => {
     assert.deepEqual(lines(stdout), ['ready', 'worker: aborted', 'worker: cleaned up', 'resource: closed']);
   });
 
-  for (const [signal, expected] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, expected] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     it(`'force': a second ${signal} while a cleanup hangs exits at once with ${expected}`, async () => {
       const daemon = await started({ SCENARIO: 'basic', CLEANUP: 'hang', SHUTDOWN_TIMEOUT: '120000' });
       daemon.child.kill(signal);
@@ -71,7 +74,10 @@ describe('run() as the process entry point', serial, () => {
       assert.ok(performance.now() - sentAt < 30_000);
       assert.doesNotMatch(stdout, /cleaned up|resource/);
       // It says what it cut short: the task whose cleanup hangs.
-      assert.match(stderr, new RegExp(`received ${signal} again during shutdown of "fixture", exiting at once; still pending: 1 task\n  - "worker" \\(#\\d+\\), \\d+ ms old\n`));
+      assert.match(
+        stderr,
+        new RegExp(`received ${signal} again during shutdown of "fixture", exiting at once; still pending: 1 task\n  - "worker" \\(#\\d+\\), \\d+ ms old\n`),
+      );
     });
   }
 
@@ -155,11 +161,14 @@ describe('run() in this process', { timeout: 60_000 }, () => {
     const logger = recordingLogger();
     const exitCodeBefore = process.exitCode;
     const listenersBefore = process.listenerCount('unhandledRejection');
-    const report = await run(async (sup) => {
-      assert.equal(sup.name, 'inline');
-      sup.spawn(async () => sleep(10));
-      setTimeout(() => void sup.shutdown('done here'), 20);
-    }, { name: 'inline', signals: false, exit: false, logger });
+    const report = await run(
+      async (sup) => {
+        assert.equal(sup.name, 'inline');
+        sup.spawn(async () => sleep(10));
+        setTimeout(() => void sup.shutdown('done here'), 20);
+      },
+      { name: 'inline', signals: false, exit: false, logger },
+    );
     assert.equal(report.cause, 'shutdown');
     assert.equal(report.reason, 'done here');
     assert.equal(report.exitCode, 0);
@@ -184,42 +193,63 @@ describe('run() in this process', { timeout: 60_000 }, () => {
 describe('run() through supervise/testing', { timeout: 60_000, concurrency: false }, () => {
   /** A task that waits for its signal, then cleans up for `cleanupMs`. */
   function worker(sup: Supervisor, order: string[], cleanupMs = 0): Task {
-    return sup.spawn(async (signal) => {
-      await aborted(signal);
-      order.push('worker: aborted');
-      await sleep(cleanupMs);
-      order.push('worker: cleaned up');
-    }, { name: 'worker' });
+    return sup.spawn(
+      async (signal) => {
+        await aborted(signal);
+        order.push('worker: aborted');
+        await sleep(cleanupMs);
+        order.push('worker: cleaned up');
+      },
+      { name: 'worker' },
+    );
   }
 
   it('a shielded task finishes its work during shutdown, before resources close', async () => {
     const order: string[] = [];
-    const program = runForTest((sup) => {
-      sup.spawn(async (signal) => {
-        await aborted(sup.signal);
-        await sleep(50);
-        order.push(`shielded: finished its work, its signal aborted=${signal.aborted}`);
-      }, { shield: true, name: 'flush' });
-      worker(sup, order);
-      sup.defer(() => void order.push('resource: closed'));
-    }, { name: 'app', logger: false });
+    const program = runForTest(
+      (sup) => {
+        sup.spawn(
+          async (signal) => {
+            await aborted(sup.signal);
+            await sleep(50);
+            order.push(`shielded: finished its work, its signal aborted=${signal.aborted}`);
+          },
+          { shield: true, name: 'flush' },
+        );
+        worker(sup, order);
+        sup.defer(() => void order.push('resource: closed'));
+      },
+      { name: 'app', logger: false },
+    );
     const timeline = recordTimeline(program.supervisor);
     simulateSignal(program.supervisor);
     assert.equal(await program.exitCode, 0);
     assert.deepEqual(order, ['worker: aborted', 'worker: cleaned up', 'shielded: finished its work, its signal aborted=false', 'resource: closed']);
-    timeline.assertOrder(['app: shutdown signal SIGTERM', 'app: settle flush fulfilled', 'app: phase tasks', 'app: dispose deferred disposed', 'app: stopped 0']);
+    timeline.assertOrder([
+      'app: shutdown signal SIGTERM',
+      'app: settle flush fulfilled',
+      'app: phase tasks',
+      'app: dispose deferred disposed',
+      'app: stopped 0',
+    ]);
     assert.equal((await program.report).cancelled, 1, 'the worker; the shielded task is not cancelled');
   });
 
   it('cancel() reaches a shielded task, which then ends as cancelled (exit 0)', async () => {
     let shielded: Task | undefined;
     const logger = recordingLogger();
-    const program = runForTest((sup) => {
-      shielded = sup.spawn(async (signal) => {
-        await aborted(signal);
-        signal.throwIfAborted();
-      }, { shield: true, name: 'long-job' });
-    }, { name: 'app', logger, onShutdown: () => shielded?.cancel() });
+    const program = runForTest(
+      (sup) => {
+        shielded = sup.spawn(
+          async (signal) => {
+            await aborted(signal);
+            signal.throwIfAborted();
+          },
+          { shield: true, name: 'long-job' },
+        );
+      },
+      { name: 'app', logger, onShutdown: () => shielded?.cancel() },
+    );
     const timeline = recordTimeline(program.supervisor);
     simulateSignal(program.supervisor);
     assert.equal(await program.exitCode, 0);
@@ -246,9 +276,12 @@ describe('run() through supervise/testing', { timeout: 60_000, concurrency: fals
           return sleep(50).then(() => void order.push('onShutdown: promise settled'));
         },
       };
-      const program = runForTest((sup) => {
-        probe = worker(sup, order, 20);
-      }, { logger: false, secondSignal: 'ignore', onShutdown: forms[form] });
+      const program = runForTest(
+        (sup) => {
+          probe = worker(sup, order, 20);
+        },
+        { logger: false, secondSignal: 'ignore', onShutdown: forms[form] },
+      );
       simulateSignal(program.supervisor);
       assert.equal(simulateSignal(program.supervisor), undefined, 'a second signal must not run it again');
       assert.equal(await program.exitCode, 0);
@@ -269,54 +302,75 @@ describe('run() through supervise/testing', { timeout: 60_000, concurrency: fals
     simulateSignal(program.supervisor, 'SIGINT');
     assert.equal(await program.exitCode, 1);
     assert.deepEqual(order, ['worker: aborted', 'worker: cleaned up']);
-    assert.deepEqual((await program.report).errors.map((error) => (error as Error).message), ['onShutdown exploded']);
+    assert.deepEqual(
+      (await program.report).errors.map((error) => (error as Error).message),
+      ['onShutdown exploded'],
+    );
     assert.ok(logger.lines.includes('supervise: error: Error: onShutdown exploded'));
   });
 
   it("main and onShutdown both fail: main's error wins, the other is logged", async () => {
     const logger = recordingLogger();
-    const program = runForTest(async (sup) => {
-      worker(sup, []);
-      await sleep(10);
-      throw new Error('main failed first');
-    }, {
-      name: 'app',
-      logger,
-      onShutdown: () => {
-        throw new Error('onShutdown failed second');
+    const program = runForTest(
+      async (sup) => {
+        worker(sup, []);
+        await sleep(10);
+        throw new Error('main failed first');
       },
-    });
+      {
+        name: 'app',
+        logger,
+        onShutdown: () => {
+          throw new Error('onShutdown failed second');
+        },
+      },
+    );
     assert.equal(await program.exitCode, 1);
-    assert.deepEqual((await program.report).errors.map((error) => (error as Error).message), ['main failed first']);
+    assert.deepEqual(
+      (await program.report).errors.map((error) => (error as Error).message),
+      ['main failed first'],
+    );
     assert.ok(logger.lines.some((line) => /task "main" failed in "app" \(Error: main failed first\)/.test(line)));
     assert.ok(logger.lines.includes('supervise: onShutdown failed as well: Error: onShutdown failed second'));
   });
 
   it('main throwing shuts down with exit 1; every cleanup still runs', async () => {
     const order: string[] = [];
-    const program = runForTest(async (sup) => {
-      worker(sup, order);
-      sup.defer(() => void order.push('resource: closed'));
-      await sleep(10);
-      throw new Error('main gave up');
-    }, { name: 'app', logger: false });
+    const program = runForTest(
+      async (sup) => {
+        worker(sup, order);
+        sup.defer(() => void order.push('resource: closed'));
+        await sleep(10);
+        throw new Error('main gave up');
+      },
+      { name: 'app', logger: false },
+    );
     const timeline = recordTimeline(program.supervisor);
     assert.equal(await program.exitCode, 1);
     assert.deepEqual(order, ['worker: aborted', 'worker: cleaned up', 'resource: closed']);
-    timeline.assertOrder(['app: settle main rejected', 'app: shutdown error', 'app: settle worker fulfilled', 'app: dispose deferred disposed', 'app: stopped 1']);
+    timeline.assertOrder([
+      'app: settle main rejected',
+      'app: shutdown error',
+      'app: settle worker fulfilled',
+      'app: dispose deferred disposed',
+      'app: stopped 1',
+    ]);
   });
 
   it('exitWhenDone: a batch job exits 0 once main and every task have settled', async () => {
     const order: string[] = [];
-    const program = runForTest(async (sup) => {
-      for (const n of [1, 2, 3]) {
-        sup.spawn(async () => {
-          await sleep(10 * n);
-          order.push(`job ${n} done`);
-        });
-      }
-      sup.defer(() => void order.push('resource: closed'));
-    }, { logger: false, exitWhenDone: true });
+    const program = runForTest(
+      async (sup) => {
+        for (const n of [1, 2, 3]) {
+          sup.spawn(async () => {
+            await sleep(10 * n);
+            order.push(`job ${n} done`);
+          });
+        }
+        sup.defer(() => void order.push('resource: closed'));
+      },
+      { logger: false, exitWhenDone: true },
+    );
     assert.equal(await program.exitCode, 0);
     assert.deepEqual(order, ['job 1 done', 'job 2 done', 'job 3 done', 'resource: closed']);
     assert.equal((await program.report).cancelled, 0);
@@ -325,10 +379,13 @@ describe('run() through supervise/testing', { timeout: 60_000, concurrency: fals
   it('exitWhenDone: a batch job whose last task fails exits 1, with the error in the report', async () => {
     const failure = new Error('migration failed');
     const logger = recordingLogger();
-    const program = runForTest(async () => {
-      await sleep(20);
-      throw failure; // main is the last task: the failure and the idle tree come in the same settle
-    }, { logger, exitWhenDone: true });
+    const program = runForTest(
+      async () => {
+        await sleep(20);
+        throw failure; // main is the last task: the failure and the idle tree come in the same settle
+      },
+      { logger, exitWhenDone: true },
+    );
     assert.equal(await program.exitCode, 1);
     const report = await program.report;
     assert.deepEqual(report.errors, [failure]);

@@ -55,7 +55,7 @@ describe('a delivered report does not change', () => {
 });
 
 describe('children that come and go', guard, () => {
-  it('100 000 per-request children stopping in creation order leave the parent\'s list compacted, and the rest still dispose last-in-first-out', async () => {
+  it("100 000 per-request children stopping in creation order leave the parent's list compacted, and the rest still dispose last-in-first-out", async () => {
     const order: string[] = [];
     const root = new Supervisor({ signals: false, logger: false });
     const kept: Supervisor[] = [];
@@ -70,7 +70,10 @@ describe('children that come and go', guard, () => {
     for (const request of requests) await request.shutdown(); // oldest first: the worst case for a list scanned from its end
     // Leaving costs O(1): a tombstone each, and the list is compacted once most of it has left.
     assert.ok(root._resources.entries.length <= 64 + kept.length, `${root._resources.entries.length} entries left on the list`);
-    assert.deepEqual(root.tasks().children.map((child) => child.name), kept.map((child) => child.name));
+    assert.deepEqual(
+      root.tasks().children.map((child) => child.name),
+      kept.map((child) => child.name),
+    );
     const report = await root.shutdown();
     assert.equal(report.exitCode, 0);
     assert.deepEqual(order, kept.map((child) => child.name).reverse());
@@ -96,23 +99,29 @@ describe('nesting at any depth', guard, () => {
   });
 });
 
-describe('deadlines past setTimeout\'s limit', guard, () => {
+describe("deadlines past setTimeout's limit", guard, () => {
   it('drainDelay + shutdownTimeout beyond 2^31 - 1 ms waits for the tasks instead of cutting the shutdown to 1 ms', async () => {
     const warnings: Error[] = [];
     const onWarning = (warning: Error) => void warnings.push(warning);
     process.on('warning', onWarning);
     try {
       const sup = new Supervisor({ logger: false, drainDelay: 20, shutdownTimeout: 0x7fffffff });
-      const task = sup.spawn(async (signal) => {
-        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
-        await new Promise((resolve) => setTimeout(resolve, 100)); // stops, but not at once
-      }, { name: 'slow to stop' });
+      const task = sup.spawn(
+        async (signal) => {
+          await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+          await new Promise((resolve) => setTimeout(resolve, 100)); // stops, but not at once
+        },
+        { name: 'slow to stop' },
+      );
       simulateSignal(sup, 'SIGTERM'); // a signal shutdown: its deadline is drainDelay + shutdownTimeout away
       const report = await sup.done;
       assert.deepEqual(report.stragglers, []);
       assert.equal(task.state, 'fulfilled');
       await new Promise((resolve) => setImmediate(resolve));
-      assert.deepEqual(warnings.filter((w) => w.name === 'TimeoutOverflowWarning'), []);
+      assert.deepEqual(
+        warnings.filter((w) => w.name === 'TimeoutOverflowWarning'),
+        [],
+      );
     } finally {
       process.off('warning', onWarning);
     }

@@ -6,7 +6,6 @@ import { aborted, deferred, flush, quiet, recordingLogger } from './helpers.js';
 
 const guard = { timeout: 60_000 };
 
-
 /** A task body that records its cleanup once its signal aborts. */
 function cooperative(log: string[], name: string) {
   return async (signal: AbortSignal) => {
@@ -55,10 +54,11 @@ describe('shutdown phases', guard, () => {
   it('gives every task one shared abort reason, an AbortError by default', async () => {
     const sup = quiet({ name: 'svc' });
     const reasons: unknown[] = [];
-    for (let i = 0; i < 5; i++) sup.spawn(async (signal) => {
-      await aborted(signal);
-      reasons.push(signal.reason);
-    });
+    for (let i = 0; i < 5; i++)
+      sup.spawn(async (signal) => {
+        await aborted(signal);
+        reasons.push(signal.reason);
+      });
     const report = await sup.shutdown();
     assert.equal(reasons.length, 5);
     assert.ok(reasons.every((r) => r === reasons[0]));
@@ -134,16 +134,22 @@ describe('shutdown phases', guard, () => {
     const log: string[] = [];
     const sup = quiet();
     const gate = deferred();
-    const shielded = sup.spawn(async (signal) => {
-      await gate.promise;
-      log.push(`shielded done, aborted=${signal.aborted}`);
-      return 'saved';
-    }, { shield: true, name: 'flush' });
-    const cancellable = sup.spawn(async (signal) => {
-      await aborted(signal);
-      log.push('cancelled shielded task saw its abort');
-      signal.throwIfAborted();
-    }, { shield: true });
+    const shielded = sup.spawn(
+      async (signal) => {
+        await gate.promise;
+        log.push(`shielded done, aborted=${signal.aborted}`);
+        return 'saved';
+      },
+      { shield: true, name: 'flush' },
+    );
+    const cancellable = sup.spawn(
+      async (signal) => {
+        await aborted(signal);
+        log.push('cancelled shielded task saw its abort');
+        signal.throwIfAborted();
+      },
+      { shield: true },
+    );
     sup.defer(() => void log.push('disposed'));
     const shutdown = sup.shutdown();
     await flush();
@@ -201,9 +207,12 @@ describe('the deadline', guard, () => {
     const sup = new Supervisor({ signals: false, logger, shutdownTimeout: 100 });
     const log: string[] = [];
     sup.defer(() => void log.push('disposed'));
-    const stuck = sup.spawn(async () => {
-      await sleep(2_000);
-    }, { name: 'stuck-worker' });
+    const stuck = sup.spawn(
+      async () => {
+        await sleep(2_000);
+      },
+      { name: 'stuck-worker' },
+    );
     sup.spawn(cooperative(log, 'polite'));
     const report = await sup.shutdown();
     assert.deepEqual(log, ['polite cleanup', 'disposed']);
@@ -241,10 +250,13 @@ describe('the deadline', guard, () => {
     const logger = recordingLogger();
     const sup = new Supervisor({ signals: false, logger, shutdownTimeout: 20 });
     const gate = deferred();
-    sup.spawn(async () => {
-      await gate.promise;
-      throw new Error('too late');
-    }, { name: 'laggard' });
+    sup.spawn(
+      async () => {
+        await gate.promise;
+        throw new Error('too late');
+      },
+      { name: 'laggard' },
+    );
     const report = await sup.shutdown();
     assert.equal(report.stragglers[0]?.name, 'laggard');
     gate.resolve();
@@ -269,10 +281,13 @@ describe('onTaskError', guard, () => {
     const log: string[] = [];
     sup.spawn(cooperative(log, 'bystander'));
     const failure = new Error('boom');
-    sup.spawn(async () => {
-      await null;
-      throw failure;
-    }, { name: 'fragile' });
+    sup.spawn(
+      async () => {
+        await null;
+        throw failure;
+      },
+      { name: 'fragile' },
+    );
     const report = await sup.done;
     assert.equal(report.cause, 'error');
     assert.deepEqual(report.errors, [failure]);
@@ -287,9 +302,12 @@ describe('onTaskError', guard, () => {
   it("'ignore': logs the failure and keeps running; it is not kept for the report", async () => {
     const logger = recordingLogger();
     const sup = new Supervisor({ signals: false, logger, onTaskError: 'ignore' });
-    sup.spawn(async () => {
-      throw new Error('transient');
-    }, { name: 'flaky' });
+    sup.spawn(
+      async () => {
+        throw new Error('transient');
+      },
+      { name: 'flaky' },
+    );
     await flush();
     assert.equal(sup.state, 'running');
     assert.equal(logger.lines.length, 1);
@@ -308,16 +326,25 @@ describe('onTaskError', guard, () => {
       },
     });
     const first = new Error('one');
-    sup.spawn(async () => {
-      throw first;
-    }, { name: 'minor' });
+    sup.spawn(
+      async () => {
+        throw first;
+      },
+      { name: 'minor' },
+    );
     await flush();
     assert.equal(sup.state, 'running');
-    sup.spawn(async () => {
-      throw new Error('two');
-    }, { name: 'fatal' });
+    sup.spawn(
+      async () => {
+        throw new Error('two');
+      },
+      { name: 'fatal' },
+    );
     const report = await sup.done;
-    assert.deepEqual(seen.map(([, name]) => name), ['minor', 'fatal']);
+    assert.deepEqual(
+      seen.map(([, name]) => name),
+      ['minor', 'fatal'],
+    );
     assert.equal(seen[0]?.[0], first);
     assert.equal(report.cause, 'error');
     assert.equal(report.errors.length, 1);
@@ -357,7 +384,10 @@ describe('await using', guard, () => {
     });
     await assert.rejects(two[Symbol.asyncDispose](), (error: unknown) => {
       assert.ok(error instanceof AggregateError);
-      assert.deepEqual(error.errors.map((e: Error) => e.message), ['b', 'a']);
+      assert.deepEqual(
+        error.errors.map((e: Error) => e.message),
+        ['b', 'a'],
+      );
       return true;
     });
   });
@@ -375,7 +405,10 @@ describe('time kept for disposal', () => {
     sup.spawn(() => new Promise<void>(() => {}), { name: 'ignores its signal' });
     const report = await sup.shutdown();
     assert.deepEqual(order, ['database closed']);
-    assert.deepEqual(report.stragglers.map((s) => s.name), ['ignores its signal']);
+    assert.deepEqual(
+      report.stragglers.map((s) => s.name),
+      ['ignores its signal'],
+    );
     assert.equal(report.exitCode, 124);
   });
 

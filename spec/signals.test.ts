@@ -38,10 +38,11 @@ describe('signals, in this process', guard, () => {
     const other = new Supervisor({ logger, signals: ['SIGUSR2'] });
     const deaf = new Supervisor({ logger, signals: false });
     const cleaned: string[] = [];
-    for (const sup of listening) sup.spawn(async (signal) => {
-      await aborted(signal);
-      cleaned.push(sup.name);
-    });
+    for (const sup of listening)
+      sup.spawn(async (signal) => {
+        await aborted(signal);
+        cleaned.push(sup.name);
+      });
     process.kill(process.pid, 'SIGTERM');
     const reports = await Promise.all(listening.map((sup) => sup.done));
     for (const report of reports) {
@@ -125,7 +126,10 @@ describe('signals, in this process', guard, () => {
 });
 
 describe('signals, in a real daemon', { ...guard, concurrency: false }, () => {
-  for (const [signal, code] of [['SIGINT', 0], ['SIGTERM', 0]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 0],
+    ['SIGTERM', 0],
+  ] as const) {
     it(`${signal} ends in an orderly shutdown and exit ${code}`, async () => {
       const daemon = startFixture('signal-daemon', { CLEANUP_MS: '50' });
       await daemon.waitFor('ready');
@@ -135,18 +139,16 @@ describe('signals, in a real daemon', { ...guard, concurrency: false }, () => {
       const { code: exitCode, stdout, stderr } = await daemon.exited();
       assert.equal(exitCode, code, stderr);
       const lines = stdout.trim().split('\n');
-      assert.deepEqual(lines.slice(0, 4), [
-        'ready',
-        'task: cleanup started (2 signal listeners)',
-        'task: cleanup finished',
-        'resource: closed',
-      ]);
+      assert.deepEqual(lines.slice(0, 4), ['ready', 'task: cleanup started (2 signal listeners)', 'task: cleanup finished', 'resource: closed']);
       assert.deepEqual(JSON.parse(lines[4]!.replace('report: ', '')), { cause: 'signal', signal, cancelled: 1, exitCode: 0, listeners: 0 });
       assert.match(stderr, new RegExp(`received ${signal}, shutting down "fixture"`));
     });
   }
 
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     it(`'force' (default): a second ${signal} while a cleanup hangs exits at once with ${code}`, async () => {
       const daemon = startFixture('signal-daemon', { CLEANUP_MS: 'hang', SHUTDOWN_TIMEOUT: '120000' });
       await daemon.waitFor('ready');

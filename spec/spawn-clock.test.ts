@@ -138,7 +138,10 @@ describe('spawn clock: the age of every task, from a bounded list of checkpoints
       checkAges(spawnedAt);
       // The one-walk form a report of many stragglers uses gives the same ages.
       const ids = [...spawnedAt.keys()];
-      assert.deepEqual(agesOf(ids, fakeNow), ids.map((id) => ageOf(id, fakeNow)));
+      assert.deepEqual(
+        agesOf(ids, fakeNow),
+        ids.map((id) => ageOf(id, fakeNow)),
+      );
     }
   });
 

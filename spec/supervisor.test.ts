@@ -6,7 +6,6 @@ import { aborted, deferred, flush, quiet, recordingLogger } from './helpers.js';
 
 const guard = { timeout: 60_000 };
 
-
 describe('resources (as AsyncDisposableStack)', guard, () => {
   it('use() returns the resource, prefers Symbol.asyncDispose, and looks the method up once', async () => {
     const log: string[] = [];
@@ -70,10 +69,13 @@ describe('resources (as AsyncDisposableStack)', guard, () => {
       assert.throws(() => sup.defer(() => {}), SupervisorClosedError);
       assert.throws(() => sup.use({ [Symbol.dispose]() {} }), { code: 'ERR_SUPERVISOR_CLOSED' });
     });
-    sup.spawn(async () => {
-      await gate.promise;
-      sup.defer(() => void log.push('registered during shutdown'));
-    }, { shield: true });
+    sup.spawn(
+      async () => {
+        await gate.promise;
+        sup.defer(() => void log.push('registered during shutdown'));
+      },
+      { shield: true },
+    );
     const shutdown = sup.shutdown();
     gate.resolve();
     const report = await shutdown;
@@ -92,7 +94,10 @@ describe('resources (as AsyncDisposableStack)', guard, () => {
     sup.adopt(new Pool(), (pool) => pool.close());
     sup.use({ [Symbol.asyncDispose]: () => new Promise<void>(() => {}) });
     const report = await sup.shutdown();
-    assert.deepEqual(report.stragglers.map((s) => s.name), ['resource', 'Pool']);
+    assert.deepEqual(
+      report.stragglers.map((s) => s.name),
+      ['resource', 'Pool'],
+    );
   });
 });
 
@@ -119,14 +124,7 @@ describe('child supervisors', guard, () => {
       log.push('root task');
     });
     const report = await root.shutdown();
-    assert.deepEqual(log, [
-      'root task',
-      'root resource (newest)',
-      'web task',
-      'storage task',
-      'storage resource',
-      'root resource (oldest)',
-    ]);
+    assert.deepEqual(log, ['root task', 'root resource (newest)', 'web task', 'storage task', 'storage resource', 'root resource (oldest)']);
     assert.equal(report.cancelled, 3);
     assert.equal(storage.state, 'stopped');
     assert.equal((await storage.done).cause, 'parent');
@@ -209,7 +207,10 @@ describe('child supervisors', guard, () => {
     child.defer(() => new Promise(() => {}));
     void child.shutdown();
     const report = await root.shutdown();
-    assert.deepEqual(report.stragglers.map((s) => s.name), ['hung']);
+    assert.deepEqual(
+      report.stragglers.map((s) => s.name),
+      ['hung'],
+    );
     assert.equal(report.exitCode, 124);
   });
 
@@ -283,24 +284,30 @@ describe('bad input', guard, () => {
   it('after shutdown began, spawn says which supervisor and why', async () => {
     const sup = quiet({ name: 'api' });
     await sup.shutdown();
-    assert.throws(() => sup.spawn(async function handler() {}), (error: unknown) => {
-      assert.ok(error instanceof SupervisorClosedError);
-      assert.ok(error instanceof ReferenceError, 'as AsyncDisposableStack after disposal');
-      assert.equal(error.name, 'SupervisorClosedError');
-      assert.equal(error.code, 'ERR_SUPERVISOR_CLOSED');
-      assert.match(error.message, /handler.*"api" is stopped.*shutdown/);
-      return true;
-    });
+    assert.throws(
+      () => sup.spawn(async function handler() {}),
+      (error: unknown) => {
+        assert.ok(error instanceof SupervisorClosedError);
+        assert.ok(error instanceof ReferenceError, 'as AsyncDisposableStack after disposal');
+        assert.equal(error.name, 'SupervisorClosedError');
+        assert.equal(error.code, 'ERR_SUPERVISOR_CLOSED');
+        assert.match(error.message, /handler.*"api" is stopped.*shutdown/);
+        return true;
+      },
+    );
   });
 });
 
 describe('a failure in a child reaches the report of the shutdown it causes, once', () => {
   it('a per-request child that fails and is shut down by its owner: the root stops with the error and exit code 1', async () => {
     const root = new Supervisor({ signals: false, logger: false });
-    root.spawn(async (signal) => {
-      await aborted(signal);
-      await sleep(100); // stops slowly: the root reaches its disposal only after the scope has stopped
-    }, { name: 'server' });
+    root.spawn(
+      async (signal) => {
+        await aborted(signal);
+        await sleep(100); // stops slowly: the root reaches its disposal only after the scope has stopped
+      },
+      { name: 'server' },
+    );
     const failure = new Error('lookup failed');
     const scope = root.child({ name: 'request' });
     scope.spawn(async () => {
@@ -315,7 +322,7 @@ describe('a failure in a child reaches the report of the shutdown it causes, onc
     assert.equal(report.exitCode, 1);
   });
 
-  it('a child still in its parent\'s list is collected by the parent: its error is in the root report once', async () => {
+  it("a child still in its parent's list is collected by the parent: its error is in the root report once", async () => {
     const root = new Supervisor({ signals: false, logger: false });
     const failure = new Error('worker failed');
     const child = root.child();

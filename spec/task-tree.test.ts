@@ -7,7 +7,6 @@ import { aborted, deferred, quiet } from './helpers.js';
 
 const guard = { timeout: 30_000 };
 
-
 describe('sup.tasks()', guard, () => {
   it('lists pending tasks with id, name, state, age and shield, and child supervisors as a tree', async () => {
     const root = quiet({ name: 'app' });
@@ -35,9 +34,18 @@ describe('sup.tasks()', guard, () => {
       ],
     );
     assert.ok(tree.tasks.every((task) => task.ageMs >= 10 && task.ageMs < 20_000));
-    assert.deepEqual(tree.children.map((child) => child.name), ['jobs']);
-    assert.deepEqual(tree.children[0]!.tasks.map((task) => task.id), [job.id]);
-    assert.deepEqual(tree.children[0]!.children.map((child) => [child.name, child.tasks.length, child.children.length]), [['leaf', 0, 0]]);
+    assert.deepEqual(
+      tree.children.map((child) => child.name),
+      ['jobs'],
+    );
+    assert.deepEqual(
+      tree.children[0]!.tasks.map((task) => task.id),
+      [job.id],
+    );
+    assert.deepEqual(
+      tree.children[0]!.children.map((child) => [child.name, child.tasks.length, child.children.length]),
+      [['leaf', 0, 0]],
+    );
     assert.equal(leaf.state, 'running');
 
     gate.resolve();

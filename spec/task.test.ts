@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, it } from 'node:test';
 import { Supervisor, type Task } from '../lib/index.js';
 import { aborted, deferred, flush, quiet, recordingLogger } from './helpers.js';
 
 const guard = { timeout: 30_000 };
-
 
 describe('Task', guard, () => {
   it('is registered from spawn until it settles, and leaves at once', async () => {
@@ -89,10 +90,13 @@ describe('Task', guard, () => {
   it('cancel() aborts the signal with an AbortError, and a task that rejects with it is cancelled, not failed', async () => {
     const logger = recordingLogger();
     const sup = new Supervisor({ signals: false, logger });
-    const task = sup.spawn(async (signal) => {
-      await aborted(signal);
-      signal.throwIfAborted();
-    }, { name: 'poller' });
+    const task = sup.spawn(
+      async (signal) => {
+        await aborted(signal);
+        signal.throwIfAborted();
+      },
+      { name: 'poller' },
+    );
     task.cancel();
     assert.equal(task.signal.aborted, true);
     assert.equal((task.signal.reason as Error).name, 'AbortError');
@@ -188,6 +192,34 @@ describe('Task', guard, () => {
     assert.equal(inspect(task), `Task { id: ${task.id}, name: "shown", state: 'running', shielded }`);
     assert.equal(task.shielded, true);
     gate.resolve();
+    await sup.shutdown();
+  });
+});
+
+describe('what a settled task leaves behind', guard, () => {
+  it('nothing keeps a settled task function (and its closure) alive: not even the last one spawned', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const sup = quiet();
+    const refs: WeakRef<object>[] = [];
+    // Each function holds a large closure; the last one spawned is the one a cache would keep.
+    // Made in a function of their own: an async test's locals live on across its awaits.
+    const spawnOne = async () => {
+      const payload = new Uint8Array(1024 * 1024);
+      const fn = async () => payload.length;
+      refs.push(new WeakRef(fn));
+      assert.equal(await sup.spawn(fn), 1024 * 1024);
+    };
+    for (let i = 0; i < 3; i++) await spawnOne();
+    // WeakRef targets stay alive until the job that made them ends: collect in a later turn.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    assert.deepEqual(
+      refs.map((ref) => ref.deref() === undefined),
+      [true, true, true],
+    );
     await sup.shutdown();
   });
 });

@@ -58,13 +58,16 @@ describe('simulateSignal', guard, () => {
 describe('runForTest', guard, () => {
   it('runs main under run() and resolves the exit code a real process would end with', async () => {
     const order: string[] = [];
-    const program = runForTest(async (sup) => {
-      sup.defer(() => void order.push('resource closed'));
-      sup.spawn(async (signal) => {
-        await aborted(signal);
-        order.push('worker stopped');
-      });
-    }, { name: 'app', logger: false });
+    const program = runForTest(
+      async (sup) => {
+        sup.defer(() => void order.push('resource closed'));
+        sup.spawn(async (signal) => {
+          await aborted(signal);
+          order.push('worker stopped');
+        });
+      },
+      { name: 'app', logger: false },
+    );
     await sleep(5);
     simulateSignal(program.supervisor, 'SIGTERM');
     assert.equal(await program.exitCode, 0);
@@ -73,9 +76,12 @@ describe('runForTest', guard, () => {
   });
 
   it('main throwing ends in exit code 1; a forced second signal in 128 + n, while cleanup still hangs', async () => {
-    const failing = runForTest(async () => {
-      throw new Error('main failed');
-    }, { logger: false });
+    const failing = runForTest(
+      async () => {
+        throw new Error('main failed');
+      },
+      { logger: false },
+    );
     assert.equal(await failing.exitCode, 1);
 
     const gate = deferred();
@@ -105,10 +111,13 @@ describe('recordTimeline', guard, () => {
     root.spawn(untilCancelled, { name: 'worker' });
     other.spawn(() => 'not recorded', { name: 'elsewhere' });
     let runs = 0;
-    root.spawn(async (signal) => {
-      if (++runs === 1) throw new Error('once');
-      await untilCancelled(signal);
-    }, { name: 'flaky', restart: 'on-failure', backoff: () => 0 });
+    root.spawn(
+      async (signal) => {
+        if (++runs === 1) throw new Error('once');
+        await untilCancelled(signal);
+      },
+      { name: 'flaky', restart: 'on-failure', backoff: () => 0 },
+    );
     while (runs < 2) await sleep(1);
 
     await root.shutdown();

@@ -46,7 +46,7 @@ async function startWorker(mode: string): Promise<Started> {
 }
 
 describe('stopWorker', { timeout: 120_000 }, () => {
-  it("a worker that shuts down on the message (shutdownOnMessage in the thread) exits by itself, its cleanup run", async () => {
+  it('a worker that shuts down on the message (shutdownOnMessage in the thread) exits by itself, its cleanup run', async () => {
     const { worker, messages, exit } = await startWorker('cooperative');
     const threadId = worker.threadId;
     const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 30_000 });
@@ -92,7 +92,10 @@ describe('stopWorker', { timeout: 120_000 }, () => {
     const report = await sup.shutdown();
     assert.equal(report.exitCode, 124);
     assert.deepEqual(report.errors, []);
-    assert.deepEqual(report.stragglers.map((s) => s.name), [`stopWorker (forced: worker thread ${threadId} terminated)`]);
+    assert.deepEqual(
+      report.stragglers.map((s) => s.name),
+      [`stopWorker (forced: worker thread ${threadId} terminated)`],
+    );
     assert.ok(report.durationMs < 10_000);
     assert.deepEqual(logger.lines, [], 'the disposer itself finished before the deadline');
     assert.equal(await exit, 1);
@@ -117,7 +120,10 @@ describe('stopWorker', { timeout: 120_000 }, () => {
       code: 'ERR_INVALID_ARG_VALUE',
       message: /^stopWorker\.with\(options\): options\.mesage must be one of the known options \(timeout, message\); did you mean message\?/,
     });
-    assert.throws(() => stopWorker.with({ timeout: '2s' } as never), { code: 'ERR_INVALID_ARG_TYPE', message: /^stopWorker\.with\(options\): options\.timeout must be a number/ });
+    assert.throws(() => stopWorker.with({ timeout: '2s' } as never), {
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: /^stopWorker\.with\(options\): options\.timeout must be a number/,
+    });
     const { worker, messages, exit } = await startWorker('custom');
     const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 30_000 });
     assert.equal(sup.adopt(worker, stopWorker.with({ message: { cmd: 'stop' } })), worker);
@@ -136,7 +142,10 @@ describe('stopWorker', { timeout: 120_000 }, () => {
     const report = await sup.shutdown();
     assert.ok(report.durationMs < 30_000, `took ${report.durationMs} ms: forced at its timeout, not at the 60 s deadline`);
     assert.equal(report.exitCode, 124);
-    assert.deepEqual(report.stragglers.map((s) => s.name), [`stopWorker (forced: worker thread ${threadId} terminated)`]);
+    assert.deepEqual(
+      report.stragglers.map((s) => s.name),
+      [`stopWorker (forced: worker thread ${threadId} terminated)`],
+    );
     assert.equal(await exit, 1);
     assert.deepEqual(messages, ['ready', 'ignored "shutdown"']);
   });
@@ -159,7 +168,10 @@ describe('stopWorker', { timeout: 120_000 }, () => {
     const report = await sup.shutdown();
     assert.equal(report.exitCode, 1);
     assert.deepEqual(report.stragglers, []);
-    assert.deepEqual(report.errors.map((e) => (e as Error).message), ['cleanup failed in the thread']);
+    assert.deepEqual(
+      report.errors.map((e) => (e as Error).message),
+      ['cleanup failed in the thread'],
+    );
     assert.equal(await second.exit, 1);
   });
 

@@ -6,13 +6,15 @@ import { Supervisor, channels } from '../lib/supervise.mjs';
 import { layer } from './supervise.mjs';
 
 export const name = 'supervise-observed';
-export const describe = '`supervise-nosignal` with one subscriber (a counter) on every `supervise:*` diagnostics channel (`channels`); shutdown checks every spawn, settle and shutdown message arrived';
+export const describe =
+  '`supervise-nosignal` with one subscriber (a counter) on every `supervise:*` diagnostics channel (`channels`); shutdown checks every spawn, settle and shutdown message arrived';
 export const mode = 'nosignal';
 
 export function create(env) {
   if (channels === undefined || typeof channels !== 'object') throw new Error('supervise-observed: this build of supervise exports no `channels`');
   const names = Object.entries(channels);
-  if (names.length === 0 || !names.every(([, channel]) => channel.startsWith('supervise:'))) throw new Error(`supervise-observed: unexpected channels ${JSON.stringify(channels)}`);
+  if (names.length === 0 || !names.every(([, channel]) => channel.startsWith('supervise:')))
+    throw new Error(`supervise-observed: unexpected channels ${JSON.stringify(channels)}`);
   // One counter per channel, one subscriber per channel; unsubscribed at shutdown, so that the
   // measured system (made after measure.mjs's warm-up system) has the only subscribers.
   const seen = Object.fromEntries(names.map(([key]) => [key, 0]));

@@ -12,7 +12,14 @@ export function effectBodies({ count, slowMs }) {
   });
   return {
     pending: started.pipe(Effect.ensuring(Effect.sync(() => void count.cleanups++))),
-    slow: started.pipe(Effect.ensuring(Effect.andThen(Effect.sleep(slowMs), Effect.sync(() => void count.cleanups++)))),
+    slow: started.pipe(
+      Effect.ensuring(
+        Effect.andThen(
+          Effect.sleep(slowMs),
+          Effect.sync(() => void count.cleanups++),
+        ),
+      ),
+    ),
     churn: Effect.suspend(() => Deferred.await(deferred)).pipe(Effect.andThen(Effect.sync(() => void count.finished++))),
     /** Opens a new churn batch; the returned function releases it. */
     newBatch() {

@@ -195,7 +195,7 @@ export class Supervisor implements AsyncDisposable {
    * }, { name: 'consumer' });
    * ```
    * @throws TypeError when `fn` is not a function or an option is of the wrong type.
-   * @throws SupervisorClosedError once shutdown has begun.
+   * @throws SupervisorClosedError from the `cancelling` phase of shutdown on (after the drain delay and `onShutdown`).
    */
   spawn<T>(fn: TaskFunction<T>, options?: SpawnOptions): Task<T> {
     if (typeof fn !== 'function') throw invalidArgType('spawn(fn)', 'a function', fn);
@@ -236,7 +236,7 @@ export class Supervisor implements AsyncDisposable {
    * const db = sup.use(await openDatabase());   // closed after every task has stopped
    * ```
    * @throws TypeError when `resource` is not disposable.
-   * @throws SupervisorClosedError once disposal has begun.
+   * @throws SupervisorClosedError from the `disposing` phase of shutdown on.
    */
   use<T extends AsyncDisposable | Disposable | null | undefined>(resource: T): T {
     const disposer = disposerForUse(resource);
@@ -253,7 +253,7 @@ export class Supervisor implements AsyncDisposable {
    * const server = sup.adopt(http.createServer(app).listen(8080), (s) => new Promise((r) => s.close(r)));
    * ```
    * @throws TypeError when `onDispose` is not a function.
-   * @throws SupervisorClosedError once disposal has begun.
+   * @throws SupervisorClosedError from the `disposing` phase of shutdown on.
    */
   adopt<T>(value: T, onDispose: (value: T) => unknown): T {
     const { disposer, watch } = disposerForAdopt(value, onDispose);
@@ -270,7 +270,7 @@ export class Supervisor implements AsyncDisposable {
    * sup.defer(() => console.log('bye'));
    * ```
    * @throws TypeError when `onDispose` is not a function.
-   * @throws SupervisorClosedError once disposal has begun.
+   * @throws SupervisorClosedError from the `disposing` phase of shutdown on.
    */
   defer(onDispose: () => unknown): void {
     this.#register(disposerForDefer(onDispose), 'defer a callback');
@@ -288,7 +288,7 @@ export class Supervisor implements AsyncDisposable {
    * const web = sup.child({ name: 'web' });           // stops first: its tasks still see storage
    * web.spawn(work);
    * ```
-   * @throws SupervisorClosedError once shutdown has begun.
+   * @throws SupervisorClosedError from the `cancelling` phase of shutdown on.
    */
   child(options?: ChildOptions): Supervisor {
     if (this._life.phase >= CANCELLING) throw this._life.refusal(this.name, 'create a child supervisor');

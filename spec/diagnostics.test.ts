@@ -7,6 +7,7 @@ import {
   type ShutdownEndMessage,
   type ShutdownPhaseMessage,
   type ShutdownStartMessage,
+  type ShutdownReport,
   Supervisor,
   type TaskSettleMessage,
   type TaskSpawnMessage,
@@ -148,7 +149,17 @@ describe('diagnostics channels', guard, () => {
     assert.equal((start.reason as Error).message, 'stop');
     assert.equal(start.signal, undefined);
     const phases = shutdown.filter(([name]) => name === channels.shutdownPhase).map(([, m]) => m as ShutdownPhaseMessage);
-    assert.ok(phases.every((phase) => phase.durationMs >= 0));
+    // The root's three phases are consecutive parts of its shutdown: together, no longer than it.
+    const rootPhases = phases.filter((phase) => phase.supervisor.name === 'app');
+    assert.deepEqual(
+      rootPhases.map((phase) => phase.phase),
+      ['drain', 'tasks', 'dispose'],
+    );
+    const total = rootPhases.reduce((sum, phase) => sum + phase.durationMs, 0);
+    assert.ok(
+      rootPhases.every((phase) => phase.durationMs >= 0) && total <= (done as ShutdownReport).durationMs + 1e-6,
+      `phases ${total} ms, shutdown ${(done as ShutdownReport).durationMs} ms`,
+    );
     assert.ok(phases[1]!.durationMs >= 5, 'the tasks phase waited for the worker');
     const failed = shutdown.find(([, m]) => (m as ShutdownDisposeMessage).outcome === 'failed')![1] as ShutdownDisposeMessage;
     assert.equal((failed.error as Error).message, 'close failed');

@@ -13,6 +13,7 @@
  * @module
  */
 import { SupervisorClosedError } from './errors.js';
+import type { Logger } from './options.js';
 import type { ShutdownCause, ShutdownReport, ShutdownStats } from './report.js';
 import type { Task } from './task.js';
 
@@ -58,6 +59,8 @@ export class Lifecycle {
   readonly errors: unknown[] = [];
   /** The task each kept failure came from, so disposal can tell one already delivered through `await task`. */
   #failedTasks: Map<unknown, Task> | undefined = undefined;
+  /** Whether the logger has thrown already: see `log`. */
+  #loggerFailed = false;
   readonly done: Promise<ShutdownReport>;
   #resolveDone!: (report: ShutdownReport) => void;
 
@@ -115,6 +118,22 @@ export class Lifecycle {
   keepError(error: unknown, task?: Task): void {
     this.errors.push(error);
     if (task !== undefined) (this.#failedTasks ??= new Map()).set(error, task);
+  }
+
+  /**
+   * Logs through `logger`. A logger is user code, and one that throws must not change what a
+   * shutdown does: its first failure is kept for the report (exit code 1: the process lost its
+   * log); later ones, most likely the same fault, are dropped.
+   */
+  log(logger: Logger | undefined, level: 'warn' | 'error', data: unknown[]): void {
+    if (logger === undefined) return;
+    try {
+      logger[level](...data);
+    } catch (error) {
+      if (this.#loggerFailed) return;
+      this.#loggerFailed = true;
+      this.keepError(error);
+    }
   }
 
   /** The errors of `report` not already delivered to code that awaited their task. */

@@ -107,8 +107,6 @@ export class Supervisor implements AsyncDisposable {
   /** On a root: how many supervisors of its tree have pending tasks. */
   #busyInTree = 0;
   #children = 0;
-  /** Whether the logger has thrown already: see `_log`. */
-  #loggerFailed = false;
   /** The parent of the supervisor being constructed by `child()`, and its options: children have no public constructor. */
   static #childOf: { readonly parent: Supervisor; readonly options: ChildOptions | undefined } | undefined;
 
@@ -366,21 +364,9 @@ export class Supervisor implements AsyncDisposable {
     this._hooks = hooks;
   }
 
-  /**
-   * @internal Every log line goes through here: a logger is user code, and a logger that throws
-   * must not change what a shutdown does. Its first failure is kept for the report (exit code 1:
-   * the process lost its log); later ones, most likely the same fault, are dropped.
-   */
+  /** @internal Every log line goes through here, guarded: see `Lifecycle.log`. */
   _log(level: 'warn' | 'error', ...data: unknown[]): void {
-    const logger = this._options.logger;
-    if (logger === undefined) return;
-    try {
-      logger[level](...data);
-    } catch (error) {
-      if (this.#loggerFailed) return;
-      this.#loggerFailed = true;
-      this._life.keepError(error);
-    }
+    this._life.log(this._options.logger, level, data);
   }
 
   #register(disposer: Disposer, what: string): void {

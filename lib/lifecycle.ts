@@ -144,8 +144,9 @@ export class Lifecycle {
 
   /** The error `spawn`, `child` or a registration throws in a phase that refuses it. */
   refusal(name: string, what: string): SupervisorClosedError {
-    return new SupervisorClosedError(
-      `Cannot ${what}: supervisor "${name}" is ${stateOf(this.#phase)}, ${phaseNames[this.#phase]} (shutdown cause: ${this.#cause ?? 'none'})`,
-    );
+    const state = stateOf(this.#phase);
+    const phase = phaseNames[this.#phase] as string;
+    const where = state === phase ? state : `${state} (${phase})`;
+    return new SupervisorClosedError(`Cannot ${what}: supervisor "${name}" is ${where}; shutdown cause: ${this.#cause ?? 'none'}`);
   }
 }

@@ -153,7 +153,10 @@ describe('child supervisors', guard, () => {
     // shutdown (with the default 10 s, this shutdown would still be waiting when the root's ends).
     grandchild.spawn(() => new Promise(() => {}), { name: 'stuck' });
     const [own, whole] = await Promise.all([grandchild.shutdown(), root.shutdown()]);
-    assert.deepEqual(own.stragglers.map((straggler) => straggler.name), ['stuck']);
+    assert.deepEqual(
+      own.stragglers.map((straggler) => straggler.name),
+      ['stuck'],
+    );
     assert.ok(own.durationMs < 10_000, `the grandchild waited ${own.durationMs} ms: its deadline was not the inherited 1234 ms`);
     assert.equal(whole.exitCode, 124);
     assert.equal(process.listenerCount('SIGTERM'), before);
@@ -375,7 +378,7 @@ describe('one lifecycle: what each phase still takes', guard, () => {
         seen.push(`${what}: ok`);
       } catch (error) {
         assert.ok(error instanceof SupervisorClosedError);
-        seen.push(`${what}: ${/is stopping, (\w+)/.exec(error.message)?.[1] ?? error.message}`);
+        seen.push(`${what}: ${/is stopping \((\w+)\)/.exec(error.message)?.[1] ?? error.message}`);
       }
     };
     const release = deferred<void>();

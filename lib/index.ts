@@ -1,8 +1,8 @@
 export { Supervisor } from './supervisor.js';
 export type { SupervisorState } from './lifecycle.js';
 export { run, type RunOptions } from './run.js';
-export { Task, type TaskState, type TaskFunction } from './task.js';
-export type { SpawnOptions, RestartMode, Backoff, BackoffOptions } from './spawn-options.js';
+export { Task, type TaskState } from './task.js';
+export type { TaskFunction, SpawnOptions, RestartMode, Backoff, BackoffOptions } from './spawn-options.js';
 export type { ShutdownReport, ShutdownCause, Straggler } from './report.js';
 export type { SupervisorOptions, ChildOptions, TaskErrorPolicy, Logger } from './options.js';
 export type { SupervisorTree, TaskInfo } from './task-tree.js';

@@ -1,8 +1,8 @@
 /**
  * The task registry: a supervisor's pending tasks, in an array in which each task knows its
  * index, so that registering is a push and leaving is a swap with the last task (no Map or Set
- * entry per task). It runs a task's function and watches what it returns, as `await` would,
- * and tells its supervisor when a task failed and when it went from idle to busy and back.
+ * entry per task). A task tells it when it has settled; it tells its supervisor when a task
+ * failed and when it went from idle to busy and back.
  *
  * @module
  */
@@ -36,24 +36,6 @@ export class TaskRegistry implements TaskOwner {
     if (tasks.length === 1 && !this.#busy) {
       this.#busy = true;
       this.owner._busyChanged(true);
-    }
-  }
-
-  /** Runs `fn` as `task`'s function and settles `task` as `await` would settle on its result. */
-  start<T>(task: Task<T>, fn: (signal: AbortSignal) => T | PromiseLike<T>, takesSignal: boolean): void {
-    let result: T | PromiseLike<T>;
-    try {
-      result = takesSignal ? fn(task.signal) : (fn as () => T | PromiseLike<T>)();
-    } catch (error) {
-      task._settleSync(true, error);
-      this.taskSettled(task, error);
-      return;
-    }
-    if (result instanceof Promise) task._track(result);
-    else if (result !== null && (typeof result === 'object' || typeof result === 'function')) this.#settleThenable(task, result);
-    else {
-      task._settleSync(false, result);
-      this.taskSettled(task, undefined);
     }
   }
 
@@ -97,27 +79,6 @@ export class TaskRegistry implements TaskOwner {
   /** Resolves when no task is pending. */
   drained(): Promise<void> {
     return this.tasks.length === 0 ? Promise.resolve() : new Promise((resolve) => (this.#onDrained = resolve));
-  }
-
-  /**
-   * A result that may be a thenable of any shape (a callable one too), treated as `await` does:
-   * `then` is read once, and a getter that throws, or a `then` that throws, rejects the task.
-   */
-  #settleThenable(task: Task, result: object): void {
-    let then: unknown;
-    try {
-      then = (result as { then?: unknown }).then;
-    } catch (error) {
-      task._settleSync(true, error);
-      this.taskSettled(task, error);
-      return;
-    }
-    if (typeof then !== 'function') {
-      task._settleSync(false, result);
-      this.taskSettled(task, undefined);
-      return;
-    }
-    task._track(new Promise((resolve, reject) => (then as (onFulfilled: unknown, onRejected: unknown) => unknown).call(result, resolve, reject)));
   }
 }
 

@@ -21,8 +21,8 @@ import { taskRestartChannel } from './channels.js';
 import { RestartLimitError, loggable, summarize } from './errors.js';
 import { abortableDelay } from './long-timeout.js';
 import type { SupervisorState } from './lifecycle.js';
-import type { RestartPolicy } from './spawn-options.js';
-import { Task, type TaskFunction, type TaskOwner } from './task.js';
+import type { RestartPolicy, TaskFunction } from './spawn-options.js';
+import { Task, type TaskOwner } from './task.js';
 
 /** @internal What a policy needs from the supervisor that runs it: to know when to stop, and to log. */
 export interface RestartOwner {
@@ -42,9 +42,20 @@ export class RestartingTask<T = unknown> extends Task<T> {
   _restartTimes: number[] = [];
 
   /** @internal */
-  constructor(owner: TaskOwner, name: string, shield: boolean, policy: RestartPolicy) {
+  constructor(
+    owner: TaskOwner,
+    name: string,
+    shield: boolean,
+    policy: RestartPolicy,
+    readonly _supervisor: RestartOwner,
+  ) {
     super(owner, name, shield);
     this._policy = policy;
+  }
+
+  /** @internal Runs `fn` as this task's runs, under its policy. */
+  override _run(fn: TaskFunction<T>, takesSignal: boolean): void {
+    this._track(runWithRestarts(this._supervisor, this, fn, takesSignal));
   }
 
   override get restarts(): number {

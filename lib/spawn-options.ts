@@ -1,12 +1,28 @@
 /**
- * `spawn`'s options: their types, and the checks that turn bad input into a clear error at the
- * `spawn` call, restart policies included. Nothing here runs for `spawn(fn)` without options.
+ * What `spawn` takes: the task function's type, and the options, with the checks that turn bad
+ * input into a clear error at the `spawn` call, restart policies included. Nothing here runs for
+ * `spawn(fn)` without options.
  *
  * @module
  */
 import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 import { maxTimeoutMs } from './long-timeout.js';
 import { checkKnownKeys, checkOptionsObject, checkTimeout } from './option-checks.js';
+
+/**
+ * The work a supervisor runs. It receives its task's AbortSignal, which aborts when the task is
+ * cancelled or its supervisor shuts down. A function that declares no parameter receives
+ * nothing, and no AbortController is made for it unless `task.signal` is read.
+ *
+ * @example
+ * ```ts
+ * const poll: TaskFunction<void> = async (signal) => {
+ *   while (!signal.aborted) await pollOnce({ signal });
+ * };
+ * sup.spawn(poll);
+ * ```
+ */
+export type TaskFunction<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 
 /**
  * Options for {@link Supervisor.spawn}.

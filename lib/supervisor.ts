@@ -37,13 +37,13 @@ import type { PrintBudget } from './print-budget.js';
 import type { ShutdownCause, ShutdownReport } from './report.js';
 import { Disposer, DisposerList, disposerForAdopt, disposerForDefer, disposerForUse } from './resources.js';
 import { TaskRegistry } from './registry.js';
-import { RestartingTask, runWithRestarts } from './restart.js';
+import { RestartingTask } from './restart.js';
 import { RootListener } from './root-listener.js';
 import { shutdownSequence } from './shutdown.js';
-import { type SpawnOptions, readSpawnOptions } from './spawn-options.js';
+import { type SpawnOptions, type TaskFunction, readSpawnOptions } from './spawn-options.js';
 import { recordSpawnSite } from './spawn-sites.js';
 import { type SupervisorTree, taskTree } from './task-tree.js';
-import { Task, type TaskFunction } from './task.js';
+import { Task } from './task.js';
 
 export type { SupervisorState } from './lifecycle.js';
 
@@ -214,11 +214,10 @@ export class Supervisor implements AsyncDisposable {
 
     const shield = spec !== undefined && spec.shield;
     const restart = spec?.restart;
-    const task = restart === undefined ? new Task<T>(this._registry, name, shield) : new RestartingTask<T>(this._registry, name, shield, restart);
+    const task = restart === undefined ? new Task<T>(this._registry, name, shield) : new RestartingTask<T>(this._registry, name, shield, restart, this);
     this._registry.add(task);
     if (taskSpawnChannel.hasSubscribers) taskSpawnChannel.publish({ supervisor: this, task });
-    if (restart !== undefined) task._track(runWithRestarts(this, task as RestartingTask<T>, fn, takesSignal));
-    else this._registry.start(task, fn, takesSignal);
+    task._run(fn, takesSignal);
     // Where it was spawned: the same stack, captured here or before `fn` ran.
     if (this._options.captureSpawnSites) recordSpawnSite(task, this.spawn);
     return task;

@@ -12,6 +12,7 @@
  * @module
  */
 import { ageOf, noteSpawn } from './spawn-clock.js';
+import type { TaskFunction } from './spawn-options.js';
 
 /**
  * Where a task is in its life. `cancelled`: it was cancelled and ended by rejecting with its abort reason or an `AbortError`.
@@ -25,21 +26,6 @@ import { ageOf, noteSpawn } from './spawn-clock.js';
  * ```
  */
 export type TaskState = 'running' | 'fulfilled' | 'rejected' | 'cancelled';
-
-/**
- * The work a supervisor runs. It receives its task's AbortSignal, which aborts when the task is
- * cancelled or its supervisor shuts down. A function that declares no parameter receives
- * nothing, and no AbortController is made for it unless `task.signal` is read.
- *
- * @example
- * ```ts
- * const poll: TaskFunction<void> = async (signal) => {
- *   while (!signal.aborted) await pollOnce({ signal });
- * };
- * sup.spawn(poll);
- * ```
- */
-export type TaskFunction<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 
 /** @internal What a task reports to the supervisor that owns it. */
 export interface TaskOwner {
@@ -261,6 +247,20 @@ export class Task<T = unknown> implements PromiseLike<T> {
     else this._cancel = reason;
   }
 
+  /** @internal Runs `fn` as this task's function and settles as `await` would on its result. */
+  _run(fn: TaskFunction<T>, takesSignal: boolean): void {
+    let result: T | PromiseLike<T>;
+    try {
+      result = takesSignal ? fn(this.signal) : (fn as () => T | PromiseLike<T>)();
+    } catch (error) {
+      this._settleNow(true, error);
+      return;
+    }
+    if (result instanceof Promise) this._track(result);
+    else if (result !== null && (typeof result === 'object' || typeof result === 'function')) settleThenable(this, result);
+    else this._settleNow(false, result);
+  }
+
   /** @internal The function returned a promise: settle when it does. */
   _track(promise: Promise<T>): void {
     this._result = promise;
@@ -268,9 +268,10 @@ export class Task<T = unknown> implements PromiseLike<T> {
   }
 
   /** @internal The function returned (not a promise) or threw. */
-  _settleSync(failed: boolean, outcome: unknown): void {
+  _settleNow(failed: boolean, outcome: unknown): void {
     this._result = outcome;
     this._flags = (this._flags & ~STATE) | SETTLED_SYNC | (failed ? this._stateOnRejection(outcome) : FULFILLED);
+    this._owner.taskSettled(this, failed ? outcome : undefined);
   }
 
   /** @internal Whether a rejection handler was attached (`await task` attaches one): its failure was delivered there. */
@@ -323,4 +324,23 @@ function fulfilled(this: Task): void {
 function rejected(this: Task, error: unknown): void {
   this._flags = (this._flags & ~STATE) | this._stateOnRejection(error);
   this._owner.taskSettled(this, error);
+}
+
+/**
+ * A result that may be a thenable of any shape (a callable one too), treated as `await` does:
+ * `then` is read once, and a getter that throws, or a `then` that throws, rejects the task.
+ */
+function settleThenable(task: Task, result: object): void {
+  let then: unknown;
+  try {
+    then = (result as { then?: unknown }).then;
+  } catch (error) {
+    task._settleNow(true, error);
+    return;
+  }
+  if (typeof then !== 'function') {
+    task._settleNow(false, result);
+    return;
+  }
+  task._track(new Promise((resolve, reject) => (then as (onFulfilled: unknown, onRejected: unknown) => unknown).call(result, resolve, reject)));
 }

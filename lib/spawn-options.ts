@@ -139,21 +139,15 @@ function onlyWithRestart(name: string, value: unknown): TypeError {
   return invalidArgValue(`spawn options.${name}`, "given only with restart: 'on-failure' or 'always'", value);
 }
 
-/** @internal `spawn`'s options, checked. */
-export interface SpawnSpec {
-  readonly name: string;
-  readonly shield: boolean;
-  readonly restart: RestartPolicy | undefined;
-}
-
 /**
- * @internal Checks `spawn`'s options, reading each one once, and returns what they ask for;
- * `name` is the task's name when the options give none. Throws at the `spawn` call for anything
- * malformed. The key check is a `for...in` over a small literal, which allocates nothing (V8
- * serves it from the object's shape), where `Object.keys` makes an array on every spawn;
- * inherited keys are skipped, as `Object.keys` would.
+ * @internal Checks `spawn`'s options but `name` and `shield`, which `spawn` reads once each
+ * itself (a result object carrying them would be an allocation per spawn): that they are an
+ * object of known keys, and the restart policy, returned (undefined for none). Throws at the
+ * `spawn` call for anything malformed. The key check is a `for...in` over a small literal, which
+ * allocates nothing (V8 serves it from the object's shape), where `Object.keys` makes an array on
+ * every spawn; inherited keys are skipped, as `Object.keys` would.
  */
-export function readSpawnOptions(options: unknown, name: string): SpawnSpec {
+export function checkSpawnOptions(options: unknown): asserts options is SpawnOptions {
   checkOptionsObject(options, 'spawn(fn, options)');
   for (const key in options) {
     switch (key) {
@@ -167,10 +161,12 @@ export function readSpawnOptions(options: unknown, name: string): SpawnSpec {
     }
     if (Object.hasOwn(options, key)) checkKnownKeys(options, spawnOptionNames, 'spawn options');
   }
-  const { name: given, shield = false, restart, maxRestarts, within, backoff } = options as SpawnOptions;
-  if (given !== undefined && typeof given !== 'string') throw invalidArgType('spawn options.name', 'a string', given);
-  if (typeof shield !== 'boolean') throw invalidArgType('spawn options.shield', 'a boolean', shield);
-  return { name: given ?? name, shield, restart: restartPolicy(restart, maxRestarts, within, backoff) };
+}
+
+/** @internal The restart policy `options` ask for, or undefined for none; throws at the `spawn` call for anything malformed. */
+export function restartPolicyOf(options: SpawnOptions): RestartPolicy | undefined {
+  const { restart, maxRestarts, within, backoff } = options;
+  return restartPolicy(restart, maxRestarts, within, backoff);
 }
 
 /** @internal The options `spawn` knows. */

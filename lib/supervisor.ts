@@ -40,7 +40,7 @@ import { TaskRegistry } from './registry.js';
 import { RestartingTask } from './restart.js';
 import { RootListener } from './root-listener.js';
 import { shutdownSequence } from './shutdown.js';
-import { type SpawnOptions, type TaskFunction, readSpawnOptions } from './spawn-options.js';
+import { type RestartPolicy, type SpawnOptions, type TaskFunction, checkSpawnOptions, restartPolicyOf } from './spawn-options.js';
 import { recordSpawnSite } from './spawn-sites.js';
 import { type SupervisorTree, taskTree } from './task-tree.js';
 import { Task } from './task.js';
@@ -208,12 +208,25 @@ export class Supervisor implements AsyncDisposable {
       lastFunctionTakesSignal = fn.length > 0;
     }
     const takesSignal = lastFunctionTakesSignal;
-    const spec = options === undefined ? undefined : readSpawnOptions(options, lastFunctionName);
-    const name = spec === undefined ? lastFunctionName : spec.name;
+    let name = lastFunctionName;
+    let shield = false;
+    let restart: RestartPolicy | undefined;
+    if (options !== undefined) {
+      checkSpawnOptions(options);
+      const given = options.name;
+      if (given !== undefined) {
+        if (typeof given !== 'string') throw invalidArgType('spawn options.name', 'a string', given);
+        name = given;
+      }
+      const shielded = options.shield;
+      if (shielded !== undefined) {
+        if (typeof shielded !== 'boolean') throw invalidArgType('spawn options.shield', 'a boolean', shielded);
+        shield = shielded;
+      }
+      restart = restartPolicyOf(options);
+    }
     if (this._life.phase >= CANCELLING) throw this._life.refusal(this.name, `spawn task "${name || 'anonymous'}"`);
 
-    const shield = spec !== undefined && spec.shield;
-    const restart = spec?.restart;
     const task = restart === undefined ? new Task<T>(this._registry, name, shield) : new RestartingTask<T>(this._registry, name, shield, restart, this);
     this._registry.add(task);
     if (taskSpawnChannel.hasSubscribers) taskSpawnChannel.publish({ supervisor: this, task });

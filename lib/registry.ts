@@ -1,16 +1,33 @@
 /**
  * The task registry: a supervisor's pending tasks, in an array in which each task knows its
  * index, so that registering is a push and leaving is a swap with the last task (no Map or Set
- * entry per task). A task tells it when it has settled; it tells its supervisor when a task
- * failed and when it went from idle to busy and back.
+ * entry per task). `spawn` makes, registers and starts each task here; a task tells it when it
+ * has settled; it tells its supervisor when a task failed and when it went from idle to busy and
+ * back.
  *
  * @module
  */
-import { taskSettleChannel } from './channels.js';
-import type { Task, TaskOwner, TaskState } from './task.js';
+import { taskSettleChannel, taskSpawnChannel } from './channels.js';
+import { invalidArgType } from './errors.js';
+import { CANCELLING, type Lifecycle } from './lifecycle.js';
+import { RestartingTask, type RestartOwner } from './restart.js';
+import { type RestartPolicy, type SpawnOptions, type TaskFunction, checkSpawnOptions, restartPolicyOf } from './spawn-options.js';
+import { recordSpawnSite } from './spawn-sites.js';
+import { Task, type TaskOwner, type TaskState } from './task.js';
 
-/** @internal What the registry tells the supervisor that owns it. */
-export interface RegistryOwner {
+// The last function spawned, its name and arity: see `spawn` (benchmarks/README.md has what it buys).
+let lastFunction: unknown;
+let lastFunctionName = '';
+let lastFunctionTakesSignal = false;
+
+function forgetLastFunction(): void {
+  lastFunction = undefined;
+}
+
+/** @internal What the registry needs from the supervisor that owns it, and tells it. */
+export interface RegistryOwner extends RestartOwner {
+  readonly _life: Lifecycle;
+  readonly _options: { readonly captureSpawnSites: boolean };
   /** A task rejected with something other than its cancellation. */
   _taskFailed(task: Task, error: unknown): void;
   /** The registry went from empty to busy (true), or emptied (false). */
@@ -28,15 +45,57 @@ export class TaskRegistry implements TaskOwner {
 
   constructor(readonly owner: RegistryOwner) {}
 
-  /** Registers `task`, before its function runs: a function that starts a shutdown synchronously is seen by it. */
-  add(task: Task): void {
+  /**
+   * Makes, registers and starts the task `sup.spawn(fn, options)` asks for, checking both at the
+   * call. `boundary` is where a recorded spawn stack starts: `spawn` itself.
+   */
+  spawn<T>(fn: TaskFunction<T>, options: SpawnOptions | undefined, boundary: (...args: never[]) => unknown): Task<T> {
+    const owner = this.owner;
+    if (typeof fn !== 'function') throw invalidArgType('spawn(fn)', 'a function', fn);
+    // A daemon spawns the same few functions over and over: remember the last one's name and
+    // arity, which V8 computes on every read.
+    if (fn !== lastFunction) {
+      // Remembered for one synchronous burst only: a function kept longer would keep its closure
+      // (and whatever it holds) alive until some other function is spawned, which may be never.
+      if (lastFunction === undefined) queueMicrotask(forgetLastFunction);
+      lastFunction = fn;
+      lastFunctionName = fn.name;
+      lastFunctionTakesSignal = fn.length > 0;
+    }
+    const takesSignal = lastFunctionTakesSignal;
+    let name = lastFunctionName;
+    let shield = false;
+    let restart: RestartPolicy | undefined;
+    if (options !== undefined) {
+      checkSpawnOptions(options);
+      const given = options.name;
+      if (given !== undefined) {
+        if (typeof given !== 'string') throw invalidArgType('spawn options.name', 'a string', given);
+        name = given;
+      }
+      const shielded = options.shield;
+      if (shielded !== undefined) {
+        if (typeof shielded !== 'boolean') throw invalidArgType('spawn options.shield', 'a boolean', shielded);
+        shield = shielded;
+      }
+      restart = restartPolicyOf(options);
+    }
+    if (owner._life.phase >= CANCELLING) throw owner._life.refusal(owner.name, `spawn task "${name || 'anonymous'}"`);
+
+    const task = restart === undefined ? new Task<T>(this, name, shield) : new RestartingTask<T>(this, name, shield, restart, owner);
+    // Registered before `fn` runs: a function that starts a shutdown synchronously is seen by it.
     const tasks = this.tasks;
     task._index = tasks.length;
     tasks.push(task);
     if (tasks.length === 1 && !this.#busy) {
       this.#busy = true;
-      this.owner._busyChanged(true);
+      owner._busyChanged(true);
     }
+    if (taskSpawnChannel.hasSubscribers) taskSpawnChannel.publish({ supervisor: owner, task });
+    task._run(fn, takesSignal);
+    // Where it was spawned: the same stack, captured here or before `fn` ran.
+    if (owner._options.captureSpawnSites) recordSpawnSite(task, boundary);
+    return task;
   }
 
   /** Called by a task once it has settled (its state is already final). */

@@ -26,9 +26,7 @@
  *
  * @module
  */
-import { taskSpawnChannel } from './channels.js';
 import type { InDisposal, RunHooks, SupervisorCore } from './core.js';
-import { invalidArgType } from './errors.js';
 import { taskFailed } from './failure-policy.js';
 import { CANCELLING, DISPOSING, Lifecycle, RUNNING, type SupervisorState, stateOf } from './lifecycle.js';
 import { type ChildOptions, type ResolvedOptions, type SupervisorOptions, resolveChildOptions, resolveRootOptions } from './options.js';
@@ -37,24 +35,13 @@ import type { PrintBudget } from './print-budget.js';
 import type { ShutdownCause, ShutdownReport } from './report.js';
 import { Disposer, DisposerList, disposerForAdopt, disposerForDefer, disposerForUse } from './resources.js';
 import { TaskRegistry } from './registry.js';
-import { RestartingTask } from './restart.js';
 import { RootListener } from './root-listener.js';
 import { shutdownSequence } from './shutdown.js';
-import { type RestartPolicy, type SpawnOptions, type TaskFunction, checkSpawnOptions, restartPolicyOf } from './spawn-options.js';
-import { recordSpawnSite } from './spawn-sites.js';
+import type { SpawnOptions, TaskFunction } from './spawn-options.js';
 import { type SupervisorTree, taskTree } from './task-tree.js';
-import { Task } from './task.js';
+import type { Task } from './task.js';
 
 export type { SupervisorState } from './lifecycle.js';
-
-// The last function spawned, its name and arity: see `spawn` (benchmarks/README.md has what it buys).
-let lastFunction: unknown;
-let lastFunctionName = '';
-let lastFunctionTakesSignal = false;
-
-function forgetLastFunction(): void {
-  lastFunction = undefined;
-}
 
 /**
  * Spawns tasks, holds resources, and shuts all of it down in order, on a signal, on a failure,
@@ -196,44 +183,7 @@ export class Supervisor implements AsyncDisposable {
    * @throws SupervisorClosedError from the `cancelling` phase of shutdown on (after the drain delay and `onShutdown`).
    */
   spawn<T>(fn: TaskFunction<T>, options?: SpawnOptions): Task<T> {
-    if (typeof fn !== 'function') throw invalidArgType('spawn(fn)', 'a function', fn);
-    // A daemon spawns the same few functions over and over: remember the last one's name and
-    // arity, which V8 computes on every read.
-    if (fn !== lastFunction) {
-      // Remembered for one synchronous burst only: a function kept longer would keep its closure
-      // (and whatever it holds) alive until some other function is spawned, which may be never.
-      if (lastFunction === undefined) queueMicrotask(forgetLastFunction);
-      lastFunction = fn;
-      lastFunctionName = fn.name;
-      lastFunctionTakesSignal = fn.length > 0;
-    }
-    const takesSignal = lastFunctionTakesSignal;
-    let name = lastFunctionName;
-    let shield = false;
-    let restart: RestartPolicy | undefined;
-    if (options !== undefined) {
-      checkSpawnOptions(options);
-      const given = options.name;
-      if (given !== undefined) {
-        if (typeof given !== 'string') throw invalidArgType('spawn options.name', 'a string', given);
-        name = given;
-      }
-      const shielded = options.shield;
-      if (shielded !== undefined) {
-        if (typeof shielded !== 'boolean') throw invalidArgType('spawn options.shield', 'a boolean', shielded);
-        shield = shielded;
-      }
-      restart = restartPolicyOf(options);
-    }
-    if (this._life.phase >= CANCELLING) throw this._life.refusal(this.name, `spawn task "${name || 'anonymous'}"`);
-
-    const task = restart === undefined ? new Task<T>(this._registry, name, shield) : new RestartingTask<T>(this._registry, name, shield, restart, this);
-    this._registry.add(task);
-    if (taskSpawnChannel.hasSubscribers) taskSpawnChannel.publish({ supervisor: this, task });
-    task._run(fn, takesSignal);
-    // Where it was spawned: the same stack, captured here or before `fn` ran.
-    if (this._options.captureSpawnSites) recordSpawnSite(task, this.spawn);
-    return task;
+    return this._registry.spawn(fn, options, this.spawn);
   }
 
   /**

@@ -93,7 +93,11 @@ export class Task<T = unknown> implements PromiseLike<T> {
   _result: unknown = undefined;
   /** @internal The AbortController once the signal was read; before that, the abort reason once cancelled. */
   _cancel: unknown = undefined;
-  /** @internal Where the task sits in its supervisor's registry array; -1 once it has left. */
+  /**
+   * @internal The registry's slot on the task, not the task's own state: where it sits in its
+   * registry's array, -1 once it has left. Only `registry.ts` reads or writes it; kept here so a
+   * task needs no Map entry and leaving is a swap (an intrusive index, as a linked list's node).
+   */
   _index = -1;
 
   /** @internal Tasks are made by `Supervisor.spawn`. */

@@ -11,7 +11,10 @@ const files = readdirSync(lib).filter((file) => file.endsWith('.ts'));
 
 /** The lib/ files `file` imports (value and type imports, and re-exports alike). */
 function importsOf(file: string): string[] {
-  const source = readFileSync(new URL(file, lib), 'utf8');
+  // Comments out first: an `@example` may show an import, which is not one of the file's.
+  const source = readFileSync(new URL(file, lib), 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
   const found = new Set<string>();
   for (const [, target] of source.matchAll(/(?:import|export)\s[^;]*?from\s+'\.\/([\w-]+)\.js'/g)) found.add(`${target}.ts`);
   return [...found];

@@ -20,6 +20,7 @@ import os from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gitCommit } from './lib/provenance.mjs';
+import { list, parseOptions } from './lib/cli.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -32,28 +33,14 @@ const CHURN_BATCH = 10_000; // measure.mjs's batch: churn sizes are multiples of
 
 const USAGE =
   'usage: node benchmarks/compare.mjs --baseline=<rev|dir> [--candidate=<rev|dir>] [--node=20,24] [--runs=7] [--n=100000] [--churn=10*n] [--systems=supervise,supervise-nosignal,supervise-named] [--workloads=spawn,shutdown,churn] [--write]';
-const args = Object.fromEntries(
-  process.argv.slice(2).map((arg) => {
-    const match = /^--([\w-]+)(?:=(.*))?$/.exec(arg);
-    if (!match) usage(`unknown argument ${arg}`);
-    return [match[1], match[2] ?? true];
-  }),
+const { args, usage } = parseOptions(
+  process.argv.slice(2),
+  ['baseline', 'candidate', 'node', 'runs', 'n', 'churn', 'systems', 'workloads', 'write', 'help'],
+  'compare.mjs',
+  USAGE,
 );
-const known = ['baseline', 'candidate', 'node', 'runs', 'n', 'churn', 'systems', 'workloads', 'write', 'help'];
-for (const key of Object.keys(args)) if (!known.includes(key)) usage(`unknown option --${key}`);
-if (args.help) usage();
 if (typeof args.baseline !== 'string' || args.baseline === '') usage('--baseline=<git rev or dist/lib directory> is required');
 if (args.candidate === true) usage('--candidate needs a value: a git rev or a dist/lib directory');
-function usage(problem) {
-  if (problem) console.error(`compare.mjs: ${problem}`);
-  console.error(USAGE);
-  process.exit(problem ? 2 : 0);
-}
-const list = (value) =>
-  String(value)
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
 const ALIASES = { W1: 'shutdown', W2: 'spawn', W3: 'churn' };
 const config = {
   baseline: args.baseline,

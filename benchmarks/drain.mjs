@@ -23,6 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gitCommit, packageVersion } from './lib/provenance.mjs';
+import { list, parseOptions } from './lib/cli.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -30,28 +31,12 @@ const root = resolve(here, '..');
 // ---------------------------------------------------------------------------------------------
 // Options
 
-const args = Object.fromEntries(
-  process.argv.slice(2).map((arg) => {
-    const match = /^--([\w-]+)(?:=(.*))?$/.exec(arg);
-    if (!match) usage(`unknown argument ${arg}`);
-    return [match[1], match[2] ?? true];
-  }),
+const { args, usage } = parseOptions(
+  process.argv.slice(2),
+  ['runs', 'connections', 'systems', 'handler', 'node', 'write', 'help'],
+  'drain.mjs',
+  'usage: node benchmarks/drain.mjs [--runs=10] [--connections=16,64,256] [--systems=node,stoppable,fastify,supervise] [--handler=fast,slow] [--node=20,24] [--write]',
 );
-const known = ['runs', 'connections', 'systems', 'handler', 'node', 'write', 'help'];
-for (const key of Object.keys(args)) if (!known.includes(key)) usage(`unknown option --${key}`);
-if (args.help) usage();
-function usage(problem) {
-  if (problem) console.error(`drain.mjs: ${problem}`);
-  console.error(
-    'usage: node benchmarks/drain.mjs [--runs=10] [--connections=16,64,256] [--systems=node,stoppable,fastify,supervise] [--handler=fast,slow] [--node=20,24] [--write]',
-  );
-  process.exit(problem ? 2 : 0);
-}
-const list = (value) =>
-  String(value)
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
 const SYSTEMS = ['node', 'stoppable', 'fastify', 'supervise'];
 const HANDLERS = ['fast', 'slow'];
 const config = {

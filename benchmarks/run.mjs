@@ -16,6 +16,7 @@ import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gitCommit, packageVersion } from './lib/provenance.mjs';
+import { list, parseOptions } from './lib/cli.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -24,28 +25,12 @@ const measureScript = join(here, 'measure.mjs');
 // ---------------------------------------------------------------------------------------------
 // Options
 
-const args = Object.fromEntries(
-  process.argv.slice(2).map((arg) => {
-    const match = /^--([\w-]+)(?:=(.*))?$/.exec(arg);
-    if (!match) usage(`unknown argument ${arg}`);
-    return [match[1], match[2] ?? true];
-  }),
+const { args, usage } = parseOptions(
+  process.argv.slice(2),
+  ['quick', 'node', 'runs', 'n', 'systems', 'workloads', 'out', 'help'],
+  'run.mjs',
+  'usage: node benchmarks/run.mjs [--quick] [--node=20,24] [--runs=5] [--n=1000,10000,100000] [--systems=a,b] [--workloads=W1,W2,W3,W4,S,D] [--out=file.md]',
 );
-const known = ['quick', 'node', 'runs', 'n', 'systems', 'workloads', 'out', 'help'];
-for (const key of Object.keys(args)) if (!known.includes(key)) usage(`unknown option --${key}`);
-if (args.help) usage();
-function usage(problem) {
-  if (problem) console.error(`run.mjs: ${problem}`);
-  console.error(
-    'usage: node benchmarks/run.mjs [--quick] [--node=20,24] [--runs=5] [--n=1000,10000,100000] [--systems=a,b] [--workloads=W1,W2,W3,W4,S,D] [--out=file.md]',
-  );
-  process.exit(problem ? 2 : 0);
-}
-const list = (value) =>
-  String(value)
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
 const quick = args.quick === true;
 const config = {
   quick,

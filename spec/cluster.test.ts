@@ -87,6 +87,19 @@ function report(stdout: string, who: string): Record<string, unknown> {
   return JSON.parse(line.slice(`${who} report: `.length)) as Record<string, unknown>;
 }
 
+/** Worker 0 stopped gracefully, worker 1 was SIGKILLed, the primary's report says so (exit 124), and no process is left. */
+function assertWorkerOneForced(primary: { readonly pid: number; readonly workers: readonly number[] }, stdout: string): void {
+  assert.deepEqual(lines(stdout, 'primary: ').sort(), ['primary: worker 0 exited code=0 signal=null', 'primary: worker 1 exited code=null signal=SIGKILL']);
+  assert.deepEqual(report(stdout, 'primary'), {
+    cause: 'signal',
+    signal: 'SIGTERM',
+    exitCode: 124,
+    stragglers: ['stopCluster (forced: SIGKILL to 1 cluster worker(s))'],
+    errors: [],
+  });
+  for (const pid of [primary.pid, ...primary.workers]) assert.equal(exists(pid), false, `pid ${pid} is left`);
+}
+
 describe('stopCluster: a node:cluster primary running supervise, with supervise workers', { timeout: 180_000, concurrency: false }, () => {
   it("SIGTERM to the primary: every worker gets 'shutdown', cleans up and exits 0, then the primary exits 0", async () => {
     const primary = await startPrimary({});
@@ -156,15 +169,7 @@ describe('stopCluster: a node:cluster primary running supervise, with supervise 
       'worker 0 report: {"cause":"message","signal":null,"exitCode":0}',
     ]);
     assert.deepEqual(lines(stdout, 'worker 1 '), ['worker 1 ignoring "shutdown"']);
-    assert.deepEqual(lines(stdout, 'primary: ').sort(), ['primary: worker 0 exited code=0 signal=null', 'primary: worker 1 exited code=null signal=SIGKILL']);
-    assert.deepEqual(report(stdout, 'primary'), {
-      cause: 'signal',
-      signal: 'SIGTERM',
-      exitCode: 124,
-      stragglers: ['stopCluster (forced: SIGKILL to 1 cluster worker(s))'],
-      errors: [],
-    });
-    for (const pid of [primary.pid, ...primary.workers]) assert.equal(exists(pid), false, `pid ${pid} is left`);
+    assertWorkerOneForced(primary, stdout);
   });
 
   it("stopCluster.with({ timeout }): a worker that ignores 'shutdown' is SIGKILLed at that timeout, long before the primary's deadline", async () => {
@@ -173,15 +178,7 @@ describe('stopCluster: a node:cluster primary running supervise, with supervise 
     const { code, stdout, stderr } = await primary.exited(); // fails after 30 s: had it waited for the 60 s deadline
     assert.equal(code, 124, stderr);
     assert.deepEqual(lines(stdout, 'worker 1 '), ['worker 1 ignoring "shutdown"']);
-    assert.deepEqual(lines(stdout, 'primary: ').sort(), ['primary: worker 0 exited code=0 signal=null', 'primary: worker 1 exited code=null signal=SIGKILL']);
-    assert.deepEqual(report(stdout, 'primary'), {
-      cause: 'signal',
-      signal: 'SIGTERM',
-      exitCode: 124,
-      stragglers: ['stopCluster (forced: SIGKILL to 1 cluster worker(s))'],
-      errors: [],
-    });
-    for (const pid of [primary.pid, ...primary.workers]) assert.equal(exists(pid), false, `pid ${pid} is left`);
+    assertWorkerOneForced(primary, stdout);
   });
 
   it('SIGINT to the whole process group (Ctrl-C): everyone shuts down gracefully, nobody is forced (exit codes 0, not 130)', async () => {

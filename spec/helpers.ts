@@ -178,3 +178,16 @@ export function killPidsAndGroups(pids: Iterable<number>): void {
     }
   }
 }
+
+/** An Error-like value whose getters (by default `name` and `message`) throw: a hostile value a task may reject with. */
+export function errorWithThrowingGetters(names: readonly string[] = ['name', 'message']): Error {
+  const descriptors: PropertyDescriptorMap = {};
+  for (const name of names) {
+    descriptors[name] = {
+      get() {
+        throw new Error(name);
+      },
+    };
+  }
+  return Object.create(Error.prototype, descriptors) as Error;
+}

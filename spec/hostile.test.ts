@@ -8,7 +8,7 @@ import { format, inspect } from 'node:util';
 import { Supervisor } from '../lib/index.js';
 import { runForTest } from '../lib/testing.js';
 import type { Logger } from '../lib/index.js';
-import { recordUnexpected } from './helpers.js';
+import { errorWithThrowingGetters, recordUnexpected } from './helpers.js';
 
 /** A logger that formats its arguments as console.error does (util.format, which inspects objects). */
 function consoleLikeLogger(): Logger & { readonly lines: string[] } {
@@ -41,18 +41,7 @@ function hostileValues(): { readonly label: string; readonly value: unknown }[] 
     },
     {
       label: 'an Error-like value whose name and message getters throw',
-      value: Object.create(Error.prototype, {
-        name: {
-          get() {
-            throw new Error('name');
-          },
-        },
-        message: {
-          get() {
-            throw new Error('message');
-          },
-        },
-      }),
+      value: errorWithThrowingGetters(),
     },
     { label: 'a revoked Proxy', value: revocable.proxy },
     { label: 'a symbol', value: Symbol('thrown') },

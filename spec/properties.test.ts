@@ -23,7 +23,7 @@ import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { type ShutdownReport, Supervisor, SupervisorClosedError } from '../lib/index.js';
 import { runForTest, simulateSignal } from '../lib/testing.js';
-import { recordUnexpected } from './helpers.js';
+import { errorWithThrowingGetters, recordUnexpected } from './helpers.js';
 
 type Hostile =
   | 'error'
@@ -171,23 +171,7 @@ function make(kind: Hostile, label: string): unknown {
         },
       );
     case 'throwing-getters':
-      return Object.create(Error.prototype, {
-        name: {
-          get() {
-            throw new Error('name');
-          },
-        },
-        message: {
-          get() {
-            throw new Error('message');
-          },
-        },
-        stack: {
-          get() {
-            throw new Error('stack');
-          },
-        },
-      }) as object;
+      return errorWithThrowingGetters(['name', 'message', 'stack']);
     case 'throwing-to-string':
       return {
         label,

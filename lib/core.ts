@@ -48,6 +48,8 @@ export interface SupervisorCore {
   readonly _parent: SupervisorCore | undefined;
   /** Its entry on its parent's list, for a child. */
   readonly _entry: Disposer | undefined;
+  /** Whether the code that owns it has asked for its report: `shutdown()`, `[Symbol.asyncDispose]` or `done`. */
+  readonly _collected: boolean;
   /** A listening root's signal and message listeners (`root-listener.ts`, which sits above this interface). */
   readonly _listener: { detach(): void } | undefined;
 

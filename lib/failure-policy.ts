@@ -1,7 +1,8 @@
 /**
  * What a failure does to a supervisor: a task that rejected (with anything but its
  * cancellation) goes to `onTaskError`; a failure that is kept for the report shuts down the
- * whole tree, from its root, unless a shutdown is already running. A failure is never lost:
+ * whole tree, from its root, unless a shutdown is already running, or, under `'scope'`, only
+ * the scope it happened in. A failure is never lost:
  * once shutdown has begun it is kept whatever the policy, and after the report it is logged.
  *
  * @module
@@ -21,6 +22,10 @@ export function taskFailed(sup: SupervisorCore, task: Task, error: unknown): voi
   const stopping = sup._life.phase !== RUNNING;
   if (onTaskError === 'shutdown') {
     recordFailure(sup, error, `task "${task.name}" failed`, task);
+  } else if (onTaskError === 'scope') {
+    // Kept for this scope's report alone, and its owner's: the parent is not told.
+    sup._life.keepError(error, task);
+    if (!stopping) void sup._begin('error', error, undefined, Infinity);
   } else if (onTaskError === 'ignore') {
     if (stopping) sup._life.keepError(error, task);
     else sup._log('error', `supervise: task "${task.name}" of "${sup.name}" failed (ignored):`, loggable(error));

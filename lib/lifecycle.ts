@@ -72,6 +72,11 @@ export class Lifecycle {
     return this.#phase;
   }
 
+  /** Why the shutdown began; undefined while running. */
+  get cause(): ShutdownCause | undefined {
+    return this.#cause;
+  }
+
   /** Aborted the moment shutdown begins, with the reason every task receives; made on first read. */
   get signal(): AbortSignal {
     let controller = this.#controller;

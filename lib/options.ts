@@ -29,6 +29,13 @@ export interface Logger {
  * What a supervisor does when a task rejects with anything but its cancellation:
  * - `'shutdown'` (default): keep the error for the report (exit code 1) and shut down the
  *   whole tree: a child supervisor shuts down its root.
+ * - `'scope'` (child supervisors only; `sup.scope()` makes one): keep the error and shut down
+ *   this child alone: its other tasks are cancelled, its resources disposed, and the error is
+ *   delivered to the code that owns it (its `[Symbol.asyncDispose]` rejects with it, and its
+ *   `shutdown()` and `done` report it). The parent keeps running. A scope that stopped itself
+ *   stays on its parent's list until its owner collects it (calls `shutdown()` or
+ *   `[Symbol.asyncDispose]`, or reads `done`); if the parent shuts down first, the error is in
+ *   the parent's report.
  * - `'ignore'`: log it and keep running. It is not kept for the report, so a long-lived daemon
  *   does not accumulate errors; a failure during shutdown is still kept.
  * - a function `(error, task) => void`: yours to handle. If it throws, that error is kept and
@@ -41,7 +48,19 @@ export interface Logger {
  * });
  * ```
  */
-export type TaskErrorPolicy = 'shutdown' | 'ignore' | ((error: unknown, task: Task) => void);
+export type TaskErrorPolicy = 'shutdown' | 'scope' | 'ignore' | ((error: unknown, task: Task) => void);
+
+/**
+ * The policies a root supervisor takes: all but `'scope'`, since a root has no owner above it
+ * to deliver a failure to.
+ *
+ * @example
+ * ```ts
+ * const onTaskError: RootTaskErrorPolicy = 'ignore';
+ * const sup = new Supervisor({ onTaskError });
+ * ```
+ */
+export type RootTaskErrorPolicy = Exclude<TaskErrorPolicy, 'scope'>;
 
 /**
  * Options for `new Supervisor()`.
@@ -89,8 +108,8 @@ export interface SupervisorOptions {
    * `'ignore'` lets the shutdown finish.
    */
   readonly secondSignal?: 'force' | 'ignore';
-  /** What a failed task does to the supervisor. Default: `'shutdown'`. */
-  readonly onTaskError?: TaskErrorPolicy;
+  /** What a failed task does to the supervisor. Default: `'shutdown'`. `'scope'` is for child supervisors only. */
+  readonly onTaskError?: RootTaskErrorPolicy;
   /** Where operational lines go. Default: `console`; `false` silences them. */
   readonly logger?: Logger | false;
   /**
@@ -121,6 +140,16 @@ export interface ChildOptions {
   readonly onTaskError?: TaskErrorPolicy;
   readonly logger?: Logger | false;
 }
+
+/**
+ * Options for `sup.scope()`: a child's options but `onTaskError`, which is `'scope'`.
+ *
+ * @example
+ * ```ts
+ * await using scope = sup.scope({ name: `request ${id}`, shutdownTimeout: 2_000 });
+ * ```
+ */
+export type ScopeOptions = Omit<ChildOptions, 'onTaskError'>;
 
 /** @internal Options after defaults and checks. */
 export interface ResolvedOptions {
@@ -178,7 +207,7 @@ export function resolveRootOptions(options: SupervisorOptions | undefined): Reso
     drainDelay: checkDelay(given.drainDelay),
     signals,
     forceOnSecondSignal: secondSignal === 'force',
-    onTaskError: checkPolicy(given.onTaskError, 'shutdown'),
+    onTaskError: checkRootPolicy(given.onTaskError),
     logger: checkLogger(given.logger, console),
     captureSpawnSites: checkBoolean(given.captureSpawnSites, false, 'options.captureSpawnSites') || debuglog('supervise').enabled,
     dumpSignal: checkDumpSignal(given.dumpSignal, signals),
@@ -207,6 +236,14 @@ export function resolveChildOptions(options: ChildOptions | undefined, parent: R
     captureSpawnSites: parent.captureSpawnSites,
     dumpSignal: undefined,
   };
+}
+
+/** @internal A scope's options, as the child options they are: `onTaskError` is `'scope'`, and not the caller's to set. */
+export function scopeOptions(options: ScopeOptions | undefined): ChildOptions {
+  const given = checkObject(options, 'sup.scope(options)') as ScopeOptions & { readonly onTaskError?: unknown };
+  if (given.onTaskError !== undefined)
+    throw invalidArgValue('scope options.onTaskError', "absent: a scope's policy is 'scope' (use sup.child() for another)", given.onTaskError);
+  return { ...given, onTaskError: 'scope' };
 }
 
 function checkObject<T extends object>(options: T | undefined, call: string): Partial<T> {
@@ -244,8 +281,19 @@ function checkBoolean(value: unknown, fallback: boolean, what: string): boolean 
 
 function checkPolicy(value: unknown, fallback: TaskErrorPolicy): TaskErrorPolicy {
   if (value === undefined) return fallback;
-  if (value === 'shutdown' || value === 'ignore' || typeof value === 'function') return value as TaskErrorPolicy;
-  throw invalidArgValue('options.onTaskError', "'shutdown', 'ignore' or a function (error, task) => void", value);
+  if (value === 'shutdown' || value === 'scope' || value === 'ignore' || typeof value === 'function') return value as TaskErrorPolicy;
+  throw invalidArgValue('options.onTaskError', "'shutdown', 'scope', 'ignore' or a function (error, task) => void", value);
+}
+
+function checkRootPolicy(value: unknown): RootTaskErrorPolicy {
+  if (value === 'scope') {
+    throw invalidArgValue(
+      'options.onTaskError',
+      "'shutdown', 'ignore' or a function on a root supervisor: 'scope' delivers a failure to the code that owns a child supervisor (sup.scope()), and a root has none",
+      value,
+    );
+  }
+  return checkPolicy(value, 'shutdown') as RootTaskErrorPolicy;
 }
 
 function checkLogger(value: unknown, fallback: Logger | undefined): Logger | undefined {

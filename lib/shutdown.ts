@@ -191,7 +191,7 @@ async function shutdownChild(
   budget: PrintBudget,
 ): Promise<ShutdownReport | undefined> {
   if (child._life.phase === RUNNING) return child._begin('parent', reason, signal, deadline.at, budget);
-  const report = await deadline.race(child.done);
+  const report = await deadline.race(child._life.done);
   return report === timedOut ? undefined : report;
 }
 
@@ -211,18 +211,22 @@ function abortError(name: string, cause: ShutdownCause, failure: unknown, signal
 }
 
 /**
- * A child stopped on its own leaves its parent's list, so per-request children do not pile up.
- * The parent will not dispose it, so it will not collect its report: while the parent is
- * shutting down (this child's failure may be why), its errors go up now, or they would be
- * missing from the report of the shutdown they caused.
+ * @internal A child stopped on its own leaves its parent's list, so per-request children do not
+ * pile up; the parent will not dispose it, so will not collect its report. A plain child's errors
+ * go up now while the parent is shutting down (its failure may be why), or they would be missing
+ * from the report of the shutdown they caused. A scope's errors are its owner's: one that stopped
+ * itself on a failure stays listed until the owner collects it (`collected`), or the parent's
+ * disposal does, so the error reaches one of them.
  */
-function leaveParent(child: SupervisorCore): void {
+export function leaveParent(child: SupervisorCore): void {
   const parent = child._parent;
   const entry = child._entry;
   if (parent === undefined || entry === undefined || !entry.listed) return;
+  const scope = child._options.onTaskError === 'scope';
+  if (scope && !child._collected && child._life.cause === 'error') return;
   parent._resources.leave(entry);
   const phase = parent._life.phase;
-  if (phase !== RUNNING && phase !== STOPPED) for (const error of child._life.errors) parent._life.keepError(error);
+  if (!scope && phase !== RUNNING && phase !== STOPPED) for (const error of child._life.errors) parent._life.keepError(error);
 }
 
 function publishPhase(supervisor: SupervisorCore, phase: 'drain' | 'tasks' | 'dispose', from: number, to: number): void {

@@ -28,15 +28,23 @@
  */
 import type { InDisposal, RunHooks, SupervisorCore } from './core.js';
 import { taskFailed } from './failure-policy.js';
-import { CANCELLING, DISPOSING, Lifecycle, RUNNING, type SupervisorState, stateOf } from './lifecycle.js';
-import { type ChildOptions, type ResolvedOptions, type SupervisorOptions, resolveChildOptions, resolveRootOptions } from './options.js';
+import { CANCELLING, DISPOSING, Lifecycle, RUNNING, STOPPED, type SupervisorState, stateOf } from './lifecycle.js';
+import {
+  type ChildOptions,
+  type ResolvedOptions,
+  type ScopeOptions,
+  type SupervisorOptions,
+  resolveChildOptions,
+  resolveRootOptions,
+  scopeOptions,
+} from './options.js';
 import { asyncDisposeSymbol } from './ponyfill.js';
 import type { PrintBudget } from './print-budget.js';
 import type { ShutdownCause, ShutdownReport } from './report.js';
 import { Disposer, DisposerList, disposerForAdopt, disposerForDefer, disposerForUse } from './resources.js';
 import { TaskRegistry } from './registry.js';
 import { RootListener } from './root-listener.js';
-import { shutdownSequence } from './shutdown.js';
+import { leaveParent, shutdownSequence } from './shutdown.js';
 import type { SpawnOptions, TaskFunction } from './spawn-options.js';
 import { type SupervisorTree, taskTree } from './task-tree.js';
 import type { Task } from './task.js';
@@ -64,16 +72,6 @@ export type { SupervisorState } from './lifecycle.js';
  * ```
  */
 export class Supervisor implements AsyncDisposable {
-  /**
-   * Resolves with the report once shutdown has finished, however it began. Never rejects.
-   *
-   * @example
-   * ```ts
-   * const report = await sup.done;   // however the shutdown began: signal, failure, shutdown()
-   * ```
-   */
-  readonly done: Promise<ShutdownReport>;
-
   /** @internal */ readonly _options: ResolvedOptions;
   /** @internal */ readonly _parent: Supervisor | undefined;
   /** @internal */ readonly _root: Supervisor;
@@ -91,6 +89,8 @@ export class Supervisor implements AsyncDisposable {
   readonly _listener: RootListener | undefined;
   /** @internal Its entry on its parent's list, for a child. */
   _entry: Disposer | undefined = undefined;
+  /** @internal Whether its owner asked for its report (see `leaveParent`). */
+  _collected = false;
   /** On a root: how many supervisors of its tree have pending tasks. */
   #busyInTree = 0;
   #children = 0;
@@ -116,7 +116,20 @@ export class Supervisor implements AsyncDisposable {
       this._root = this;
       this._listener = this._options.signals.length > 0 || this._options.dumpSignal !== undefined ? new RootListener(this) : undefined;
     }
-    this.done = this._life.done;
+  }
+
+  /**
+   * Resolves with the report once shutdown has finished, however it began. Never rejects.
+   * Reading it collects a scope's failure (see `scope()`).
+   *
+   * @example
+   * ```ts
+   * const report = await sup.done;   // however the shutdown began: signal, failure, shutdown()
+   * ```
+   */
+  get done(): Promise<ShutdownReport> {
+    this.#collect();
+    return this._life.done;
   }
 
   /**
@@ -261,6 +274,30 @@ export class Supervisor implements AsyncDisposable {
   }
 
   /**
+   * Creates a request scope: a child supervisor (see `child()`) whose failures stay in it. A
+   * task that fails cancels the scope's other tasks and shuts the scope down, resources last in
+   * first out, and the error goes to the code that owns the scope: `[Symbol.asyncDispose]`
+   * rejects with it, `shutdown()` and `done` report it. This supervisor keeps running. A scope
+   * that stopped itself on a failure stays on this supervisor's list until its owner collects it
+   * (calls `shutdown()` or `[Symbol.asyncDispose]`, or reads `done`); if this supervisor shuts
+   * down first, the error is in its report. It is `child({ onTaskError: 'scope' })`.
+   *
+   * @example
+   * ```ts
+   * server.on('request', async (req, res) => {
+   *   await using scope = sup.scope({ name: 'request' });   // one failed lookup fails this request, not the daemon
+   *   const [user, cart] = await Promise.all([scope.spawn(loadUser), scope.spawn(loadCart)]);
+   *   res.end(JSON.stringify({ user, cart }));
+   * });
+   * ```
+   * @throws TypeError when `options` sets `onTaskError`, or for an option of the wrong type or value.
+   * @throws SupervisorClosedError from the `cancelling` phase of shutdown on.
+   */
+  scope(options?: ScopeOptions): Supervisor {
+    return this.child(scopeOptions(options));
+  }
+
+  /**
    * What runs now: this supervisor's pending tasks (id, name, state, age, shielded) and its
    * child supervisors with theirs, as a tree. Reading it costs nothing while tasks run.
    *
@@ -286,6 +323,7 @@ export class Supervisor implements AsyncDisposable {
    * ```
    */
   shutdown(reason?: unknown): Promise<ShutdownReport> {
+    this.#collect();
     return this._begin('shutdown', reason, undefined, Infinity);
   }
 
@@ -302,6 +340,7 @@ export class Supervisor implements AsyncDisposable {
    * ```
    */
   async [asyncDisposeSymbol](): Promise<void> {
+    this.#collect();
     const report = await this._begin('dispose', undefined, undefined, Infinity);
     // An error the code already received by awaiting its task is not thrown at it again here
     // (the runtime would wrap the same error twice in a SuppressedError); the report keeps it.
@@ -313,7 +352,7 @@ export class Supervisor implements AsyncDisposable {
   /** @internal Starts the shutdown once; every later call gets the same `done`. */
   _begin(cause: ShutdownCause, reason: unknown, signal: NodeJS.Signals | undefined, deadlineAt: number, budget?: PrintBudget): Promise<ShutdownReport> {
     if (this._life.phase === RUNNING) void shutdownSequence(this, cause, reason, signal, deadlineAt, budget).then((report) => this._life.finish(report));
-    return this.done;
+    return this._life.done;
   }
 
   /** @internal What phase 3 waits for now. */
@@ -329,6 +368,13 @@ export class Supervisor implements AsyncDisposable {
   /** @internal Every log line goes through here, guarded: see `Lifecycle.log`. */
   _log(level: 'warn' | 'error', ...data: unknown[]): void {
     this._life.log(this._options.logger, level, data);
+  }
+
+  /** The owner asks for the report: a scope that stopped itself on a failure may leave its parent's list now. */
+  #collect(): void {
+    if (this._collected) return;
+    this._collected = true;
+    if (this._life.phase === STOPPED) leaveParent(this);
   }
 
   #register(disposer: Disposer, what: string): void {

@@ -45,6 +45,11 @@ declare const app: import('node:http').RequestListener & {
   get(path: string, handler: (req: import('node:http').IncomingMessage, res: { status(code: number): { end(): void } }) => void): void;
 };
 declare const url: string;
+/** An HTTP server, and two lookups one request makes. */
+declare const server: import('node:http').Server;
+declare function loadUser(signal: AbortSignal): Promise<{ readonly name: string }>;
+declare function loadCart(signal: AbortSignal): Promise<readonly string[]>;
+declare const id: string;
 
 /** Service discovery, metrics and a structured logger. */
 declare const registry: { deregister(): Promise<void> };

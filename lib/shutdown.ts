@@ -119,8 +119,11 @@ export async function shutdownSequence(
         sup._waitingFor({ name: disposer.name, calledAt, child });
         const report = await shutdownChild(child, abortReason, signal, deadline, budget);
         if (report === undefined) {
+          // A child whose own shutdown began before this one (a scope that stopped itself) may
+          // miss this deadline: what it has kept so far is reported here, not lost.
           outcome = 'timed-out';
           stragglers.push(straggler(disposer, calledAt));
+          for (const error of child._life.errors) sup._life.keepError(error);
         } else {
           cancelled += report.cancelled;
           append(stragglers, report.stragglers);

@@ -5,7 +5,8 @@
 // exception, which node:test fails a test for: spec/process-edge.test.ts covers it in a child):
 // - every disposer runs exactly once, last in first out within its supervisor;
 // - every value thrown before the root's deadline is in the root's report exactly once (by
-//   identity); one thrown after it is in the report or logged, once; no value is in any
+//   identity), or, thrown in a request scope that stopped itself, in the report of the scope's
+//   owner; one thrown after it is in the report or logged, once; no value is in any
 //   supervisor's report more than once, and nothing else is in the root's but what a broken logger
 //   threw;
 // - `await using` throws exactly the report's errors;
@@ -66,7 +67,11 @@ interface DisposerPlan {
   readonly fault: Fault;
   readonly value: Hostile;
 }
+/** What a child is: a plain layer, a request scope nobody collects, or one whose owner reads `done` at once. */
+type ChildKind = 'child' | 'scope' | 'collected-scope';
 interface TreePlan {
+  /** Ignored for the root. */
+  readonly kind: ChildKind;
   readonly tasks: readonly TaskPlan[];
   readonly disposers: readonly DisposerPlan[];
   readonly children: readonly TreePlan[];
@@ -121,6 +126,7 @@ const disposerPlan = fc.record({
 const depth = fc.createDepthIdentifier();
 const tree: fc.Arbitrary<TreePlan> = fc.letrec<{ node: TreePlan }>((tie) => ({
   node: fc.record({
+    kind: fc.constantFrom<ChildKind>('child', 'child', 'scope', 'collected-scope'),
     tasks: fc.array(taskPlan, { maxLength: 4 }),
     disposers: fc.array(disposerPlan, { maxLength: 4 }),
     children: fc.oneof({ depthIdentifier: depth, maxDepth: 5 }, fc.constant([]), fc.array(tie('node'), { maxLength: 3, depthIdentifier: depth })),
@@ -203,6 +209,8 @@ class Run {
   readonly registered = new Map<Supervisor, number[]>();
   readonly ran = new Map<Supervisor, number[]>();
   readonly supervisors: Supervisor[] = [];
+  /** The scopes whose owner read `done` as soon as they were made: their own failures are delivered there. */
+  readonly collected: Supervisor[] = [];
   readonly logged: unknown[][] = [];
   /** What a faulty logger threw: each may be in a report once (a supervisor keeps its logger's first failure). */
   readonly loggerThrown = new Set<unknown>();
@@ -296,8 +304,15 @@ function build(sup: Supervisor, plan: TreePlan, run: Run, path: string): void {
   const makeChildren = () => {
     for (; childrenMade < plan.children.length; childrenMade++) {
       let child: Supervisor | undefined;
-      registered(() => (child = sup.child({ name: `${path}/${childrenMade}` })));
-      if (child !== undefined) build(child, plan.children[childrenMade]!, run, `${path}/${childrenMade}`);
+      const childPlan = plan.children[childrenMade]!;
+      const name = `${path}/${childrenMade}`;
+      registered(() => (child = childPlan.kind === 'child' ? sup.child({ name }) : sup.scope({ name })));
+      if (child === undefined) continue;
+      if (childPlan.kind === 'collected-scope') {
+        run.collected.push(child);
+        void child.done;
+      }
+      build(child, childPlan, run, name);
     }
   };
   plan.disposers.forEach((disposer, index) => {
@@ -481,17 +496,20 @@ async function check(plan: RunPlan, baseline: string): Promise<void> {
     if (at < deadline - 1) group.early++;
   }
   const inRootReport = multiplicities(report.errors);
+  // A scope that stopped itself on a failure delivers its report to the owner that collected it, not to its parent.
+  const toOwners = multiplicities((await Promise.all(run.collected.map((scope) => scope.done))).flatMap((each) => (each.cause === 'error' ? each.errors : [])));
   const inLog = multiplicities(loggedValues);
   for (const [value, { early, total, label }] of groups) {
     const inReport = inRootReport.get(value) ?? 0;
+    const delivered = inReport + (toOwners.get(value) ?? 0);
     assert.ok(
-      inReport >= early && inReport <= total,
+      delivered >= early && inReport <= total,
       `the value thrown by ${label} is in the report ${inReport} times; thrown ${total} times, ${early} before the deadline`,
     );
-    if (inReport === total || plan.loggerFault === 'error' || plan.loggerFault === 'both') continue; // a broken logger logs nothing
+    if (delivered >= total || plan.loggerFault === 'error' || plan.loggerFault === 'both') continue; // a broken logger logs nothing
     // The rest were thrown late: logged as themselves, or, when even inspecting them throws, as a line that says so.
-    if (printable(value)) assert.ok((inLog.get(value) ?? 0) >= total - inReport, `the late value thrown by ${label} is neither in the report nor logged`);
-    else unprintableLate += total - inReport;
+    if (printable(value)) assert.ok((inLog.get(value) ?? 0) >= total - delivered, `the late value thrown by ${label} is neither in the report nor logged`);
+    else unprintableLate += total - delivered;
   }
   const unprintableLogged = loggedValues.filter((item) => typeof item === 'string' && item.includes('cannot be printed')).length;
   assert.ok(unprintableLogged >= unprintableLate, `${unprintableLate} late values that cannot be printed, ${unprintableLogged} logged`);

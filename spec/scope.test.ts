@@ -141,6 +141,24 @@ describe('sup.scope(): failures stay in the scope', guard, () => {
     assert.deepEqual(root.errors, [boom]);
   });
 
+  it('a scope still stopping itself at its parent deadline: what it kept is in the parent report', async () => {
+    const sup = quiet({ shutdownTimeout: 200 });
+    const scope = sup.scope({ shutdownTimeout: 60_000 });
+    scope.defer(() => new Promise(() => {})); // keeps the scope's own shutdown running past the parent's deadline
+    const boom = new Error('failed as the parent stopped');
+    scope.spawn(async () => {
+      throw boom;
+    });
+    await aborted(scope.signal); // its own shutdown has begun, with its own deadline
+    const root = await sup.shutdown();
+    assert.deepEqual(root.errors, [boom]);
+    assert.deepEqual(
+      root.stragglers.map((straggler) => straggler.name),
+      [scope.name],
+    );
+    assert.equal(root.exitCode, 1);
+  });
+
   it('delivers hostile values as thrown: null, undefined, a symbol, a null-prototype object, a revoked Proxy', async () => {
     const { proxy, revoke } = Proxy.revocable({}, {});
     revoke();

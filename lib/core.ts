@@ -60,3 +60,21 @@ export interface SupervisorCore {
   /** What disposal is waiting for now, if anything. */
   _waitingFor(disposal: InDisposal | undefined): void;
 }
+
+/**
+ * @internal A restartable subtree, as its parent's shutdown and task tree see it: a layer on the
+ * parent's list whose child supervisor changes with each restart.
+ */
+export interface SubtreeCore {
+  readonly name: string;
+  readonly restarts: number;
+  /** The incarnation whose report the subtree has not consumed yet, if any. */
+  readonly _current: SupervisorCore | undefined;
+  /**
+   * The parent's disposal reached it: nothing restarts from now on. Returns the incarnation to
+   * shut down as a child, if one is running (the subtree then ends quietly, and the parent has
+   * its report); else a promise of the subtree's end, by which it has delivered its last failure
+   * to the parent itself.
+   */
+  _endAsLayer(reason: unknown): SupervisorCore | PromiseLike<unknown>;
+}

@@ -6,6 +6,7 @@ export type { TaskFunction, SpawnOptions, RestartMode, Backoff, BackoffOptions }
 export type { ShutdownReport, ShutdownCause, Straggler } from './report.js';
 export type { SupervisorOptions, ChildOptions, ScopeOptions, TaskErrorPolicy, RootTaskErrorPolicy, Logger } from './options.js';
 export type { SupervisorTree, TaskInfo } from './task-tree.js';
+export type { Subtree, SubtreeOptions } from './subtree.js';
 export { SupervisorClosedError, RestartLimitError } from './errors.js';
 export { channels } from './channels.js';
 export type {

@@ -17,9 +17,10 @@ import { nextId } from './task.js';
 /**
  * @internal How one registered thing is disposed: `async`, `method.call(value)` awaited; `sync`,
  * a `Symbol.dispose` fallback, called and not awaited; `adopt`, `method(value)` awaited;
- * `defer`, `method()` awaited; `child`, a child supervisor's whole shutdown.
+ * `defer`, `method()` awaited; `child`, a child supervisor's whole shutdown; `subtree`, a
+ * restartable subtree's end (see `SubtreeCore`).
  */
-export type DisposeKind = 'async' | 'sync' | 'adopt' | 'defer' | 'child';
+export type DisposeKind = 'async' | 'sync' | 'adopt' | 'defer' | 'child' | 'subtree';
 
 /** @internal One registered disposer. */
 export class Disposer {

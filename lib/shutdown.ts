@@ -23,7 +23,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
 import { shutdownDisposeChannel, shutdownEndChannel, shutdownPhaseChannel, shutdownStartChannel } from './channels.js';
-import type { SupervisorCore } from './core.js';
+import type { SubtreeCore, SupervisorCore } from './core.js';
 import { Deadline, timedOut } from './deadline.js';
 import { type DisposalContext, callAsDisposer } from './disposal-context.js';
 import { loggable } from './errors.js';
@@ -114,8 +114,21 @@ export async function shutdownSequence(
     let outcome: DisposeOutcome = 'disposed';
     let failure: unknown;
     try {
-      if (disposer.kind === 'child') {
-        const child = disposer.value as SupervisorCore;
+      // A subtree running now is shut down as the child it is; one between runs (or stopping on its own) ends, and is awaited.
+      const layer =
+        disposer.kind === 'child'
+          ? (disposer.value as SupervisorCore)
+          : disposer.kind === 'subtree'
+            ? (disposer.value as SubtreeCore)._endAsLayer(abortReason)
+            : undefined;
+      if (isThenable(layer)) {
+        sup._waitingFor({ name: disposer.name, calledAt, child: undefined });
+        if ((await deadline.race(layer)) === timedOut) {
+          outcome = 'timed-out';
+          stragglers.push(straggler(disposer, calledAt));
+        }
+      } else if (layer !== undefined) {
+        const child = layer;
         sup._waitingFor({ name: disposer.name, calledAt, child });
         const report = await shutdownChild(child, abortReason, signal, deadline, budget);
         if (report === undefined) {
@@ -123,7 +136,7 @@ export async function shutdownSequence(
           // miss this deadline: what it has kept so far is reported here, not lost.
           outcome = 'timed-out';
           stragglers.push(straggler(disposer, calledAt));
-          for (const error of child._life.errors) sup._life.keepError(error);
+          keepErrorsOfTree(sup, child);
         } else {
           cancelled += report.cancelled;
           append(stragglers, report.stragglers);
@@ -198,6 +211,29 @@ async function shutdownChild(
   return report === timedOut ? undefined : report;
 }
 
+/**
+ * A child that missed `sup`'s deadline will not report to it: what it and the supervisors below
+ * it have kept, and not reported up yet, goes into `sup`'s report now. Those are the ones still
+ * on a list (not disposed yet) and the one each is waiting for. Iterative: the tree may be
+ * 10 000 deep.
+ */
+function keepErrorsOfTree(sup: SupervisorCore, child: SupervisorCore): void {
+  const stack = [child];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    for (const error of next._life.errors) sup._life.keepError(error);
+    const waitingFor = next._inDisposal?.child;
+    if (waitingFor !== undefined) stack.push(waitingFor);
+    for (const disposer of next._resources.entries) {
+      if (!disposer.listed) continue;
+      if (disposer.kind === 'child') stack.push(disposer.value as SupervisorCore);
+      else if (disposer.kind === 'subtree') {
+        const current = (disposer.value as SubtreeCore)._current;
+        if (current !== undefined) stack.push(current);
+      }
+    }
+  }
+}
+
 /** The abort reason of a shutdown given none (or begun by a failure, which becomes its `cause`). */
 function abortError(name: string, cause: ShutdownCause, failure: unknown, signal: NodeJS.Signals | undefined): DOMException {
   const why =
@@ -237,7 +273,7 @@ function publishPhase(supervisor: SupervisorCore, phase: 'drain' | 'tasks' | 'di
 }
 
 function publishDispose(supervisor: SupervisorCore, disposer: Disposer, outcome: DisposeOutcome, error: unknown, calledAt: number): void {
-  const kind = disposer.kind === 'child' ? 'child' : disposer.kind === 'defer' ? 'callback' : 'resource';
+  const kind = disposer.kind === 'child' || disposer.kind === 'subtree' ? 'child' : disposer.kind === 'defer' ? 'callback' : 'resource';
   shutdownDisposeChannel.publish({ supervisor, name: disposer.name, kind, outcome, error, durationMs: performance.now() - calledAt });
 }
 

@@ -46,6 +46,7 @@ import { TaskRegistry } from './registry.js';
 import { RootListener } from './root-listener.js';
 import { leaveParent, shutdownSequence } from './shutdown.js';
 import type { SpawnOptions, TaskFunction } from './spawn-options.js';
+import { type Subtree, type SubtreeOptions, SubtreeTask, checkSubtree } from './subtree.js';
 import { type SupervisorTree, taskTree } from './task-tree.js';
 import type { Task } from './task.js';
 
@@ -295,6 +296,47 @@ export class Supervisor implements AsyncDisposable {
    */
   scope(options?: ScopeOptions): Supervisor {
     return this.child(scopeOptions(options));
+  }
+
+  /**
+   * Runs a restartable subtree: `init` builds it on a fresh child supervisor (a scope), opening
+   * its resources and spawning its tasks. A failure in it (a task, `init`, or a disposer while it
+   * shuts down) shuts the whole subtree down, tasks then resources last in first out, and after
+   * the backoff `init` runs again on a new child. Restarts follow a task's policy (`restart`,
+   * default `'on-failure'`, `maxRestarts`, `within`, `backoff`); giving up hands the last error
+   * to this supervisor's `onTaskError`. To this supervisor it is a layer: it keeps its place on
+   * the last-in-first-out list across restarts, and nothing restarts once shutdown has begun.
+   * The handle is a Task: `restarts`, `state`, `cancel()` to end it, and `supervisor`, the child
+   * running now.
+   *
+   * @example
+   * ```ts
+   * const db = sup.subtree(async (scope) => {
+   *   const conn = scope.use(await openDatabase());
+   *   scope.spawn((signal) => conn.query('LISTEN jobs', { signal }), { name: 'listener' });
+   * }, { name: 'db', restart: 'on-failure', maxRestarts: 3, within: 60_000, backoff: { initialMs: 200 } });
+   * ```
+   * @throws TypeError when `init` is not a function, or for an option of the wrong type or value.
+   * @throws SupervisorClosedError from the `cancelling` phase of shutdown on.
+   */
+  subtree(init: (scope: Supervisor) => unknown, options?: SubtreeOptions): Subtree<Supervisor> {
+    const checked = checkSubtree(init, options);
+    if (this._life.phase >= CANCELLING) throw this._life.refusal(this.name, 'start a subtree');
+    const name = checked.options.name ?? `${this.name}/${this.#children + 1}`;
+    const child = { ...checked.child, name };
+    resolveChildOptions(child, this._options, 0); // checked at this call, not at the first incarnation's
+    const subtree = new SubtreeTask<Supervisor>(name, checked.options, this, () => this.#incarnation(child), init);
+    const entry = new Disposer('subtree', name, subtree, undefined);
+    subtree._entry = entry;
+    this._resources.add(entry);
+    subtree._run((signal) => subtree._incarnation(signal), true);
+    return subtree;
+  }
+
+  /** A subtree's next incarnation: a child of this supervisor that the subtree's entry holds the place of. */
+  #incarnation(options: ChildOptions): Supervisor {
+    Supervisor.#childOf = { parent: this, options };
+    return new Supervisor();
   }
 
   /**

@@ -6,7 +6,8 @@
  * @module
  */
 import { type NameGroup, PrintBudget, describeGroup, groupByName, plural } from './print-budget.js';
-import type { SupervisorCore } from './core.js';
+import type { SubtreeCore, SupervisorCore } from './core.js';
+import type { Disposer } from './resources.js';
 import type { SupervisorState } from './lifecycle.js';
 import type { Task, TaskState } from './task.js';
 
@@ -45,6 +46,8 @@ export interface SupervisorTree {
   readonly tasks: readonly TaskInfo[];
   /** Child supervisors not stopped yet, oldest first. */
   readonly children: readonly SupervisorTree[];
+  /** For a restartable subtree (`sup.subtree()`): how many times it has been rebuilt. Between runs it shows as `stopped`, without tasks. */
+  readonly restarts?: number;
 }
 
 /** @internal The tree below `sup`, as of `now`. Iterative: any depth of nesting fits the stack. */
@@ -58,7 +61,11 @@ export function taskTree(sup: SupervisorCore, now = performance.now()): Supervis
       children.push(node);
       pending.push([child, node.children as SupervisorTree[]]);
     };
-    for (const disposer of parent._resources.entries) if (disposer.kind === 'child' && disposer.listed) visit(disposer.value as SupervisorCore);
+    for (const disposer of parent._resources.entries) {
+      if (!disposer.listed) continue;
+      if (disposer.kind === 'child') visit(disposer.value as SupervisorCore);
+      else if (disposer.kind === 'subtree') visitSubtree(disposer.value as SubtreeCore, children, pending, now);
+    }
     // The child its parent's disposal is waiting for has left the list, and is still stopping.
     const inDisposal = parent._inDisposal?.child;
     if (inDisposal !== undefined) visit(inDisposal);
@@ -67,6 +74,23 @@ export function taskTree(sup: SupervisorCore, now = performance.now()): Supervis
 }
 
 /** One supervisor's own line of the tree: its tasks, oldest first, and an empty list for its children. */
+/** A subtree: its incarnation running now, with its restart count; between runs, a node without tasks. */
+function visitSubtree(subtree: SubtreeCore, children: SupervisorTree[], pending: [SupervisorCore, SupervisorTree[]][], now: number): void {
+  const current = subtree._current;
+  const node: SupervisorTree =
+    current === undefined
+      ? { name: subtree.name, state: 'stopped', tasks: [], children: [], restarts: subtree.restarts }
+      : { ...nodeOf(current, now), restarts: subtree.restarts };
+  children.push(node);
+  if (current !== undefined) pending.push([current, node.children as SupervisorTree[]]);
+}
+
+/** The supervisor a list entry holds: a child, or a subtree's incarnation running now. */
+function childOf(disposer: Disposer): SupervisorCore | undefined {
+  if (disposer.kind === 'child') return disposer.value as SupervisorCore;
+  return disposer.kind === 'subtree' ? (disposer.value as SubtreeCore)._current : undefined;
+}
+
 function nodeOf(sup: SupervisorCore, now: number): SupervisorTree {
   const tasks = sup._registry.tasks.map((task: Task) => ({
     id: task.id,
@@ -180,7 +204,10 @@ export function formatCutShort(sup: SupervisorCore, budget = new PrintBudget()):
       if (inDisposal.child !== undefined) stack.push(inDisposal.child);
       else disposals.push(`  - disposer "${inDisposal.name}" of "${next.name}", running for ${Math.round(now - inDisposal.calledAt)} ms`);
     }
-    for (const disposer of next._resources.entries) if (disposer.kind === 'child' && disposer.listed) stack.push(disposer.value as SupervisorCore);
+    for (const disposer of next._resources.entries) {
+      const child = disposer.listed ? childOf(disposer) : undefined;
+      if (child !== undefined) stack.push(child);
+    }
   }
   if (tasks.length === 0 && disposals.length === 0) return '';
   tasks.sort((a, b) => a.id - b.id);

@@ -159,6 +159,25 @@ describe('sup.scope(): failures stay in the scope', guard, () => {
     assert.equal(root.exitCode, 1);
   });
 
+  it('what a child below such a scope kept is in the parent report too', async () => {
+    const sup = quiet({ shutdownTimeout: 200 });
+    const scope = sup.scope({ shutdownTimeout: 60_000 });
+    const inner = scope.child({ name: 'inner' });
+    inner.defer(() => new Promise(() => {})); // the scope's disposal waits for this child past the parent's deadline
+    const deep = new Error('failed as it was cancelled');
+    inner.spawn(async (signal) => {
+      await aborted(signal);
+      throw deep;
+    });
+    const boom = new Error('the scope failed');
+    scope.spawn(async () => {
+      throw boom;
+    });
+    await aborted(scope.signal);
+    const root = await sup.shutdown();
+    assert.deepEqual(root.errors, [boom, deep]);
+  });
+
   it('delivers hostile values as thrown: null, undefined, a symbol, a null-prototype object, a revoked Proxy', async () => {
     const { proxy, revoke } = Proxy.revocable({}, {});
     revoke();

@@ -1,0 +1,326 @@
+// Restartable subtrees: `sup.subtree(init, options)` rebuilds a child supervisor, its resources
+// and its tasks, after a failure; to its parent it is a layer at a fixed place on the list.
+import assert from 'node:assert/strict';
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Subtree, Supervisor, SupervisorClosedError, type Task, type TaskRestartMessage, channels } from '../lib/index.js';
+import { recordTimeline } from '../lib/testing.js';
+import { aborted, deferred, flush, quiet, recordUnexpected, recordingLogger } from './helpers.js';
+
+const guard = { timeout: 60_000 };
+const unexpected = recordUnexpected();
+
+/** Waits, bounded, until `check` holds. */
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 1_000 && !check(); i++) await sleep(5);
+  assert.ok(check(), `${what} did not happen`);
+}
+
+/**
+ * A subtree whose run n opens `conn n`, spawns a `replicator` that stops on its signal, and, while
+ * `fails(n)`, a `flaky` task that fails.
+ */
+function replicated(sup: Supervisor, log: string[], fails: (run: number) => boolean, options = {}): Subtree<Supervisor> {
+  let runs = 0;
+  return sup.subtree(
+    (scope) => {
+      const run = ++runs;
+      log.push(`init ${run}`);
+      scope.defer(() => void log.push(`conn ${run} closed`));
+      scope.spawn(
+        async (signal) => {
+          await aborted(signal);
+          log.push(`replicator ${run} stopped`);
+        },
+        { name: 'replicator' },
+      );
+      if (fails(run)) {
+        scope.spawn(
+          async () => {
+            await flush();
+            throw new Error(`run ${run} failed`);
+          },
+          { name: 'flaky' },
+        );
+      }
+    },
+    { name: 'db', backoff: () => 1, ...options },
+  );
+}
+
+describe('sup.subtree(): a restartable unit', guard, () => {
+  it('a task failure shuts the whole subtree down, then init runs again on a fresh child', async () => {
+    const sup = quiet();
+    const log: string[] = [];
+    const db = replicated(sup, log, (run) => run <= 2);
+    const first = db.supervisor;
+    await until(() => db.restarts === 2 && db.supervisor?.size === 1, 'two restarts');
+    assert.deepEqual(log, ['init 1', 'replicator 1 stopped', 'conn 1 closed', 'init 2', 'replicator 2 stopped', 'conn 2 closed', 'init 3']);
+    assert.notEqual(db.supervisor, first, 'a fresh child each run');
+    assert.equal(first?.state, 'stopped');
+    assert.equal(db.state, 'running');
+    assert.equal(sup.state, 'running');
+    const report = await sup.shutdown();
+    assert.deepEqual(report.errors, [], 'restarted failures are not errors of the report');
+    assert.equal(report.exitCode, 0);
+    assert.deepEqual(log.slice(7), ['replicator 3 stopped', 'conn 3 closed']);
+    assert.equal(db.state, 'fulfilled');
+    assert.equal(db.supervisor, undefined);
+  });
+
+  it('keeps its place on the parent list across restarts: disposed as a layer, after what came later', async () => {
+    const sup = quiet();
+    const log: string[] = [];
+    sup.defer(() => void log.push('before'));
+    const db = replicated(sup, log, (run) => run === 1);
+    sup.defer(() => void log.push('after'));
+    await until(() => db.restarts === 1 && db.supervisor?.size === 1, 'a restart');
+    sup.spawn(
+      async (signal) => {
+        await aborted(signal);
+        log.push('parent task stopped');
+      },
+      { name: 'parent task' },
+    );
+    await sup.shutdown();
+    assert.deepEqual(log.slice(log.indexOf('init 2') + 1), ['parent task stopped', 'after', 'replicator 2 stopped', 'conn 2 closed', 'before']);
+  });
+
+  it('an init that throws is a failure; a disposer that throws while it shuts down is one too', async () => {
+    const sup = quiet();
+    let runs = 0;
+    const cleanup = new Error('cleanup failed');
+    const db = sup.subtree(
+      async (scope) => {
+        runs++;
+        if (runs === 1) throw new Error('cannot connect');
+        if (runs === 2) {
+          scope.defer(() => {
+            throw cleanup;
+          });
+          scope.spawn(async () => {
+            throw new Error('replication failed');
+          });
+        }
+      },
+      { backoff: () => 0 },
+    );
+    await until(() => db.restarts === 2, 'two restarts');
+    assert.equal(runs, 3);
+    const report = await sup.shutdown();
+    assert.deepEqual(report.errors, []);
+  });
+
+  it('gives up past maxRestarts within the window: the last error goes to the parent onTaskError, with the handle', async () => {
+    const seen: { error: unknown; task: Task }[] = [];
+    const sup = quiet({ onTaskError: (error, task) => void seen.push({ error, task }) });
+    const values = [new Error('one'), Object.create(null) as object, undefined, new Error('four')];
+    let runs = 0;
+    const db = sup.subtree(
+      () => {
+        throw values[runs++];
+      },
+      { name: 'db', maxRestarts: 3, within: 60_000, backoff: () => 0 },
+    );
+    await until(() => db.state !== 'running', 'giving up');
+    assert.equal(runs, 4);
+    assert.equal(db.restarts, 3);
+    assert.equal(db.state, 'rejected');
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]?.task, db);
+    assert.equal(seen[0]?.error, values[3]);
+    assert.deepEqual(sup.tasks().children, [], 'an ended subtree leaves the list');
+    assert.equal(sup.state, 'running');
+    await sup.shutdown();
+  });
+
+  it("under the parent's default policy, giving up shuts the tree down with the error", async () => {
+    const sup = quiet();
+    const boom = new Error('always fails');
+    sup.subtree(
+      () => {
+        throw boom;
+      },
+      { maxRestarts: 1, backoff: () => 0 },
+    );
+    const report = await sup.done;
+    assert.equal(report.cause, 'error');
+    assert.deepEqual(report.errors, [boom]);
+    assert.equal(report.exitCode, 1);
+  });
+
+  it('nothing restarts once the parent shuts down: one waiting out its backoff ends cancelled', async () => {
+    const sup = quiet();
+    const log: string[] = [];
+    const db = replicated(sup, log, () => true, { backoff: () => 60_000 });
+    await until(() => db.supervisor === undefined && db.restarts === 0 && log.includes('conn 1 closed'), 'the backoff');
+    assert.deepEqual(sup.tasks().children, [{ name: 'db', state: 'stopped', tasks: [], children: [], restarts: 0 }]);
+    const report = await sup.shutdown();
+    assert.deepEqual(report.errors, []);
+    assert.equal(db.state, 'cancelled');
+    assert.deepEqual(log, ['init 1', 'replicator 1 stopped', 'conn 1 closed']);
+  });
+
+  it('a failure while it stops on its own, as the parent shuts down: in the parent report once, no restart', async () => {
+    const sup = quiet();
+    const slow = deferred();
+    const boom = new Error('failed as the parent stopped');
+    let runs = 0;
+    const db = sup.subtree(
+      (scope) => {
+        runs++;
+        scope.defer(() => slow.promise);
+        scope.spawn(async () => {
+          throw boom;
+        });
+      },
+      { backoff: () => 0 },
+    );
+    await until(() => db.supervisor?.state === 'stopping', 'its own shutdown');
+    const stopping = sup.shutdown();
+    slow.resolve();
+    const report = await stopping;
+    assert.deepEqual(report.errors, [boom]);
+    assert.equal(runs, 1);
+    assert.equal(db.state, 'rejected');
+  });
+
+  it('a failure during the parent shutdown, while it runs, is collected as a child layer', async () => {
+    const sup = quiet();
+    const boom = new Error('failed on cancel');
+    const db = sup.subtree((scope) => {
+      scope.spawn(async (signal) => {
+        await aborted(signal);
+        throw boom;
+      });
+    });
+    const report = await sup.shutdown();
+    assert.deepEqual(report.errors, [boom]);
+    assert.equal(db.restarts, 0);
+  });
+
+  it("restart: 'always' rebuilds it when its supervisor is shut down without a failure; cancel() ends it", async () => {
+    const sup = quiet();
+    let runs = 0;
+    const db = sup.subtree(() => void runs++, { restart: 'always', backoff: () => 0 });
+    await db.supervisor?.shutdown();
+    await until(() => runs === 2 && db.supervisor?.state === 'running', 'a rebuild');
+    const current = db.supervisor;
+    db.cancel();
+    await Promise.resolve(db).catch(() => {});
+    assert.equal(current?.state, 'stopped');
+    assert.equal(runs, 2);
+    assert.deepEqual(sup.tasks().children, []);
+    await sup.shutdown();
+  });
+
+  it("under 'on-failure', a subtree whose supervisor is shut down without a failure ends for good", async () => {
+    const sup = quiet();
+    const db = sup.subtree((scope) => void scope.spawn((signal) => aborted(signal)));
+    await db.supervisor?.shutdown();
+    await db;
+    assert.equal(db.state, 'fulfilled');
+    assert.deepEqual(sup.tasks().children, []);
+    await sup.shutdown();
+  });
+
+  it('cancel() of a running subtree whose shutdown fails hands the error to the parent policy', async () => {
+    const seen: unknown[] = [];
+    const sup = quiet({ onTaskError: (error) => void seen.push(error) });
+    const cleanup = new Error('cleanup');
+    const db = sup.subtree((scope) => {
+      scope.defer(() => {
+        throw cleanup;
+      });
+    });
+    db.cancel();
+    await assert.rejects(Promise.resolve(db), (error) => error === cleanup);
+    assert.deepEqual(seen, [cleanup]);
+    await sup.shutdown();
+  });
+
+  it('shows in sup.tasks() with its restart count, publishes its restarts, and names them in the timeline', async () => {
+    const sup = quiet({ name: 'app' });
+    const timeline = recordTimeline(sup);
+    const restarts: TaskRestartMessage[] = [];
+    const onRestart = (message: unknown) => void restarts.push(message as TaskRestartMessage);
+    diagnosticsChannel.subscribe(channels.taskRestart, onRestart);
+    try {
+      const log: string[] = [];
+      const db = replicated(sup, log, (run) => run === 1);
+      await until(() => db.restarts === 1 && db.supervisor?.size === 1, 'a restart');
+      const [node] = sup.tasks().children;
+      assert.equal(node?.name, 'db');
+      assert.equal(node?.restarts, 1);
+      assert.deepEqual(
+        node?.tasks.map((task) => task.name),
+        ['replicator'],
+      );
+      assert.equal(restarts.length, 1);
+      assert.equal(restarts[0]?.task, db);
+      assert.equal(restarts[0]?.supervisor, sup);
+      assert.equal(restarts[0]?.restart, 1);
+      assert.equal((restarts[0]?.error as Error).message, 'run 1 failed');
+      await sup.shutdown();
+      timeline.assertOrder(['db: settle flaky rejected', 'app: restart db 1', 'db: spawn replicator', 'app: stopped 0']);
+    } finally {
+      diagnosticsChannel.unsubscribe(channels.taskRestart, onRestart);
+      timeline[Symbol.dispose]();
+    }
+  });
+
+  it('checks its arguments at the call', async () => {
+    const sup = quiet();
+    assert.throws(() => sup.subtree(42 as never), { name: 'TypeError', message: /subtree\(init\)/ });
+    assert.throws(() => sup.subtree(() => {}, { restart: 'never' } as never), { name: 'TypeError', message: /a scope/ });
+    assert.throws(() => sup.subtree(() => {}, { restarts: 3 } as never), { name: 'TypeError', message: /subtree options/ });
+    assert.throws(() => sup.subtree(() => {}, { maxRestarts: -1 }), { name: 'RangeError' });
+    assert.throws(() => sup.subtree(() => {}, { shutdownTimeout: 'soon' } as never), { name: 'TypeError' });
+    assert.throws(() => sup.subtree(() => {}, { name: Symbol('db') } as never), { name: 'TypeError' });
+    assert.throws(() => sup.subtree(() => {}, null as never), { name: 'TypeError' });
+    assert.deepEqual(sup.tasks().children, [], 'a refused subtree leaves nothing behind');
+    const stopping = sup.shutdown();
+    assert.throws(() => sup.subtree(() => {}), SupervisorClosedError);
+    await stopping;
+  });
+
+  it('a subtree of 1 000 tasks is rebuilt whole, each run with every task', async () => {
+    const sup = quiet();
+    let stopped = 0;
+    let runs = 0;
+    const db = sup.subtree(
+      (scope) => {
+        runs++;
+        for (let i = 0; i < 1_000; i++) scope.spawn((signal) => aborted(signal).then(() => void stopped++));
+        if (runs === 1) {
+          scope.spawn(async () => {
+            await flush();
+            throw new Error('one of them failed');
+          });
+        }
+      },
+      { backoff: () => 0 },
+    );
+    await until(() => db.restarts === 1 && db.supervisor?.size === 1_000, 'the rebuild');
+    assert.equal(stopped, 1_000);
+    await sup.shutdown();
+    assert.equal(stopped, 2_000);
+  });
+
+  it('logs each restart, naming the subtree and the failure', async () => {
+    const logger = recordingLogger();
+    const sup = new Supervisor({ signals: false, logger });
+    const db = replicated(sup, [], (run) => run === 1);
+    await until(() => db.restarts === 1, 'a restart');
+    await sup.shutdown();
+    assert.ok(
+      logger.lines.some((line) => /"db".*run 1 failed.*restart 1/.test(line)),
+      logger.lines.join('\n'),
+    );
+  });
+
+  it('leaves no unhandled rejection behind', () => {
+    assert.deepEqual(unexpected, []);
+  });
+});

@@ -123,6 +123,28 @@ export class Lifecycle {
   keepError(error: unknown, task?: Task): void {
     this.errors.push(error);
     if (task !== undefined) (this.#failedTasks ??= new Map()).set(error, task);
+    if (this.#abandoned !== undefined) this.#lateError(this.#abandoned, error);
+  }
+
+  /** Set once the parent stopped waiting for this supervisor: see `abandon`. */
+  #abandoned: { readonly handedUp: Map<unknown, number>; readonly log: (error: unknown) => void } | undefined = undefined;
+
+  /**
+   * Its parent's shutdown stopped waiting for it at the deadline, and took `handedUp` (what it
+   * and those below it had kept by then) into its own report. An error kept from now on would
+   * reach no report the process sees: each goes to `log`, but those already handed up, which may
+   * come back up from below once more.
+   */
+  abandon(handedUp: readonly unknown[], log: (error: unknown) => void): void {
+    const counts = new Map<unknown, number>();
+    for (const error of handedUp) counts.set(error, (counts.get(error) ?? 0) + 1);
+    this.#abandoned = { handedUp: counts, log };
+  }
+
+  #lateError(abandoned: { readonly handedUp: Map<unknown, number>; readonly log: (error: unknown) => void }, error: unknown): void {
+    const count = abandoned.handedUp.get(error) ?? 0;
+    if (count > 0) abandoned.handedUp.set(error, count - 1);
+    else abandoned.log(error);
   }
 
   /**

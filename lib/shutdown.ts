@@ -213,14 +213,19 @@ async function shutdownChild(
 
 /**
  * A child that missed `sup`'s deadline will not report to it: what it and the supervisors below
- * it have kept, and not reported up yet, goes into `sup`'s report now. Those are the ones still
+ * it have kept, and not reported up yet, goes into `sup`'s report now, and what reaches the
+ * child later is logged. Those are the ones still
  * on a list (not disposed yet) and the one each is waiting for. Iterative: the tree may be
  * 10 000 deep.
  */
 function keepErrorsOfTree(sup: SupervisorCore, child: SupervisorCore): void {
+  const handedUp: unknown[] = [];
   const stack = [child];
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    for (const error of next._life.errors) sup._life.keepError(error);
+    for (const error of next._life.errors) {
+      sup._life.keepError(error);
+      handedUp.push(error);
+    }
     const waitingFor = next._inDisposal?.child;
     if (waitingFor !== undefined) stack.push(waitingFor);
     for (const disposer of next._resources.entries) {
@@ -232,6 +237,10 @@ function keepErrorsOfTree(sup: SupervisorCore, child: SupervisorCore): void {
       }
     }
   }
+  // What reaches `child` from now on, from itself or from below, is logged.
+  child._life.abandon(handedUp, (error) =>
+    child._log('error', `supervise: "${child.name}" failed after "${sup.name}" stopped waiting for it:`, loggable(error)),
+  );
 }
 
 /** The abort reason of a shutdown given none (or begun by a failure, which becomes its `cause`). */

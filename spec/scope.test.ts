@@ -7,7 +7,7 @@ import net from 'node:net';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Supervisor, SupervisorClosedError, run } from '../lib/index.js';
-import { aborted, flush, quiet, recordUnexpected } from './helpers.js';
+import { aborted, flush, quiet, recordUnexpected, recordingLogger } from './helpers.js';
 
 const guard = { timeout: 60_000 };
 const unexpected = recordUnexpected();
@@ -176,6 +176,29 @@ describe('sup.scope(): failures stay in the scope', guard, () => {
     await aborted(scope.signal);
     const root = await sup.shutdown();
     assert.deepEqual(root.errors, [boom, deep]);
+  });
+
+  it('what such a scope keeps after its parent stopped waiting is logged, once', async () => {
+    const logger = recordingLogger();
+    const sup = new Supervisor({ signals: false, logger, shutdownTimeout: 100 });
+    const scope = sup.scope({ shutdownTimeout: 400 });
+    const late = new Error('disposed after the parent report');
+    scope.defer(() => {
+      throw late;
+    });
+    scope.defer(() => new Promise(() => {})); // disposed first, stuck until the scope's own deadline
+    const boom = new Error('the scope failed');
+    scope.spawn(async () => {
+      throw boom;
+    });
+    await aborted(scope.signal);
+    const root = await sup.shutdown();
+    assert.deepEqual(root.errors, [boom]);
+    const own = await scope._life.done;
+    assert.deepEqual(own.errors, [boom, late]);
+    const lines = logger.lines.filter((line) => line.includes('stopped waiting'));
+    assert.equal(lines.length, 1, logger.lines.join('\n'));
+    assert.match(lines[0] ?? '', /disposed after the parent report/);
   });
 
   it('delivers hostile values as thrown: null, undefined, a symbol, a null-prototype object, a revoked Proxy', async () => {

@@ -71,10 +71,9 @@ export interface SubtreeCore {
   /** The incarnation whose report the subtree has not consumed yet, if any. */
   readonly _current: SupervisorCore | undefined;
   /**
-   * The parent's disposal reached it: nothing restarts from now on. Returns the incarnation to
-   * shut down as a child, if one is running (the subtree then ends quietly, and the parent has
-   * its report); else a promise of the subtree's end, by which it has delivered its last failure
-   * to the parent itself.
+   * The parent's disposal reached it: nothing restarts from now on. Returns the incarnation, if
+   * there is one, to shut down (or, stopping on its own, to wait for) as a child: the parent has
+   * its report, and the subtree ends quietly. Between runs, a promise of the subtree's end.
    */
   _endAsLayer(reason: unknown): SupervisorCore | PromiseLike<unknown>;
 }

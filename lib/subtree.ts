@@ -117,13 +117,19 @@ export class SubtreeTask<S extends SupervisorCore> extends RestartingTask<void> 
   /** @internal The parent's disposal reached this subtree: see `SubtreeCore`. */
   _endAsLayer(reason: unknown): SupervisorCore | PromiseLike<unknown> {
     const current = this._current;
-    // Running: the parent shuts it down as a child and collects its report, and the run ends quietly.
-    if (current !== undefined && current._life.phase === RUNNING) return current;
-    // Between runs, or stopping on its own: no restart now, and this run delivers its own failure.
+    if (current !== undefined) {
+      // The parent shuts it down as a child, or, stopping on its own, waits for it as one, and has its report.
+      this._reportedToParent = true;
+      return current;
+    }
+    // Between runs: no restart now.
     this._abort(reason);
     // Not `this.then`: that would count as the failure being delivered to code that awaited the task.
     return (this._result as Promise<void>).then(noop, noop);
   }
+
+  /** @internal Set once the parent's disposal took the run now as a child: the parent has its report, and the run ends quietly. */
+  _reportedToParent = false;
 
   /** @internal One incarnation: built by init, run until it stops; throws what made it stop. */
   async _incarnation(signal: AbortSignal): Promise<void> {
@@ -138,8 +144,7 @@ export class SubtreeTask<S extends SupervisorCore> extends RestartingTask<void> 
         initFailed(scope, error);
       }
       const report: ShutdownReport = await scope._life.done;
-      // Shut down by the parent's disposal: the parent has its report.
-      if (report.cause === 'parent') return;
+      if (this._reportedToParent) return;
       const { errors } = report;
       if (errors.length === 1) throw errors[0];
       if (errors.length > 1) throw new AggregateError(errors, `${errors.length} errors in subtree "${this.name}"`);

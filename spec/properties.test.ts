@@ -22,7 +22,8 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import fc from 'fast-check';
-import { type ShutdownReport, Supervisor, SupervisorClosedError } from '../lib/index.js';
+import { type ShutdownReport, type SpawnOptions, Supervisor, SupervisorClosedError, type TaskRestartMessage, channels } from '../lib/index.js';
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { runForTest, simulateSignal } from '../lib/testing.js';
 import { errorWithThrowingGetters, recordUnexpected } from './helpers.js';
 
@@ -61,14 +62,19 @@ interface TaskPlan {
   readonly outcome: Outcome;
   readonly value: Hostile;
   readonly delay: number;
+  /** Spawned with `restart: 'on-failure'` (one restart, no backoff): a failure is restarted once, then given up on. */
+  readonly restart: boolean;
 }
 interface DisposerPlan {
   readonly kind: DisposerKind;
   readonly fault: Fault;
   readonly value: Hostile;
 }
-/** What a child is: a plain layer, a request scope nobody collects, or one whose owner reads `done` at once. */
-type ChildKind = 'child' | 'scope' | 'collected-scope';
+/**
+ * What a child is: a plain layer, a request scope nobody collects, one whose owner reads `done` at
+ * once, or a restartable subtree whose every run builds the plan again.
+ */
+type ChildKind = 'child' | 'scope' | 'collected-scope' | 'subtree';
 interface TreePlan {
   /** Ignored for the root. */
   readonly kind: ChildKind;
@@ -117,7 +123,12 @@ const outcomes: Outcome[] = [
   'callable-thenable',
   'thenable-never',
 ];
-const taskPlan = fc.record({ outcome: fc.constantFrom(...outcomes), value: hostile, delay: fc.integer({ min: 0, max: 3 }) });
+const taskPlan = fc.record({
+  outcome: fc.constantFrom(...outcomes),
+  value: hostile,
+  delay: fc.integer({ min: 0, max: 3 }),
+  restart: fc.constantFrom(false, false, false, true),
+});
 const disposerPlan = fc.record({
   kind: fc.constantFrom<DisposerKind>('use-async', 'use-sync', 'adopt', 'defer'),
   fault: fc.constantFrom<Fault>('none', 'none', 'throw', 'reject', 'slow', 'stuck'),
@@ -126,7 +137,7 @@ const disposerPlan = fc.record({
 const depth = fc.createDepthIdentifier();
 const tree: fc.Arbitrary<TreePlan> = fc.letrec<{ node: TreePlan }>((tie) => ({
   node: fc.record({
-    kind: fc.constantFrom<ChildKind>('child', 'child', 'scope', 'collected-scope'),
+    kind: fc.constantFrom<ChildKind>('child', 'child', 'scope', 'collected-scope', 'subtree'),
     tasks: fc.array(taskPlan, { maxLength: 4 }),
     disposers: fc.array(disposerPlan, { maxLength: 4 }),
     children: fc.oneof({ depthIdentifier: depth, maxDepth: 5 }, fc.constant([]), fc.array(tie('node'), { maxLength: 3, depthIdentifier: depth })),
@@ -306,6 +317,11 @@ function build(sup: Supervisor, plan: TreePlan, run: Run, path: string): void {
       let child: Supervisor | undefined;
       const childPlan = plan.children[childrenMade]!;
       const name = `${path}/${childrenMade}`;
+      if (childPlan.kind === 'subtree') {
+        // Each run builds the plan again on a fresh child: a failure is restarted once, then given up on.
+        registered(() => sup.subtree((scope) => build(scope, childPlan, run, name), { name, maxRestarts: 1, backoff: () => 0 }));
+        continue;
+      }
       registered(() => (child = childPlan.kind === 'child' ? sup.child({ name }) : sup.scope({ name })));
       if (child === undefined) continue;
       if (childPlan.kind === 'collected-scope') {
@@ -324,36 +340,39 @@ function build(sup: Supervisor, plan: TreePlan, run: Run, path: string): void {
 
 function spawnPlanned(sup: Supervisor, task: TaskPlan, run: Run, value: () => unknown, wait: () => Promise<void>): unknown {
   const later = (then: () => void) => run.after(task.delay, then);
+  // A restarting task is restarted once, with no backoff, then given up on.
+  const options: SpawnOptions | undefined = task.restart ? { restart: 'on-failure', maxRestarts: 1, backoff: () => 0 } : undefined;
+  const spawn = <T>(fn: (signal: AbortSignal) => T | PromiseLike<T>) => sup.spawn(fn, options);
   switch (task.outcome) {
     case 'return':
-      return sup.spawn(async () => wait());
+      return spawn(async () => wait());
     case 'stop-on-abort':
-      return sup.spawn((signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true })));
+      return spawn((signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true })));
     case 'ignore-abort-briefly':
-      return sup.spawn((signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => later(resolve), { once: true })));
+      return spawn((signal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => later(resolve), { once: true })));
     case 'throw':
-      return sup.spawn(async () => {
+      return spawn(async () => {
         await wait();
         throw value();
       });
     case 'throw-on-abort':
-      return sup.spawn((signal) => new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(value()), { once: true })));
+      return spawn((signal) => new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(value()), { once: true })));
     case 'throw-sync':
-      return sup.spawn(() => {
+      return spawn(() => {
         throw value();
       });
     case 'throw-late':
       // Ignores its signal and fails well after any deadline of these runs.
-      return sup.spawn(() => new Promise<void>((_, reject) => run.after(200 + task.delay * 50, () => reject(value()))));
+      return spawn(() => new Promise<void>((_, reject) => run.after(200 + task.delay * 50, () => reject(value()))));
     case 'never':
-      return sup.spawn(() => new Promise<void>(() => {}));
+      return spawn(() => new Promise<void>(() => {}));
     case 'thenable-resolves':
-      return sup.spawn(() => ({ then: (resolve: () => void) => later(resolve) }) as PromiseLike<void>);
+      return spawn(() => ({ then: (resolve: () => void) => later(resolve) }) as PromiseLike<void>);
     case 'thenable-rejects':
-      return sup.spawn(() => ({ then: (_: unknown, reject: (error: unknown) => void) => later(() => reject(value())) }) as PromiseLike<void>);
+      return spawn(() => ({ then: (_: unknown, reject: (error: unknown) => void) => later(() => reject(value())) }) as PromiseLike<void>);
     case 'thenable-both':
       // Calls both callbacks, and more than once: only the first call counts, as with await.
-      return sup.spawn(
+      return spawn(
         () =>
           ({
             then(resolve: () => void, reject: (error: unknown) => void) {
@@ -364,7 +383,7 @@ function spawnPlanned(sup: Supervisor, task: TaskPlan, run: Run, value: () => un
           }) as PromiseLike<void>,
       );
     case 'then-throws':
-      return sup.spawn(
+      return spawn(
         () =>
           ({
             then() {
@@ -373,7 +392,7 @@ function spawnPlanned(sup: Supervisor, task: TaskPlan, run: Run, value: () => un
           }) as PromiseLike<void>,
       );
     case 'then-getter-throws':
-      return sup.spawn(
+      return spawn(
         () =>
           ({
             get then(): never {
@@ -382,9 +401,9 @@ function spawnPlanned(sup: Supervisor, task: TaskPlan, run: Run, value: () => un
           }) as unknown as PromiseLike<void>,
       );
     case 'callable-thenable':
-      return sup.spawn(() => Object.assign(() => {}, { then: (resolve: () => void) => later(resolve) }) as unknown as PromiseLike<void>);
+      return spawn(() => Object.assign(() => {}, { then: (resolve: () => void) => later(resolve) }) as unknown as PromiseLike<void>);
     case 'thenable-never':
-      return sup.spawn(() => ({ then() {} }) as PromiseLike<void>);
+      return spawn(() => ({ then() {} }) as PromiseLike<void>);
   }
 }
 
@@ -427,6 +446,21 @@ async function within<T>(promise: Promise<T>, what: string, ms = 20_000): Promis
 
 async function check(plan: RunPlan, baseline: string): Promise<void> {
   const run = new Run(plan.loggerFault);
+  // A failure that a restart policy restarted is delivered on the restart channel, not in a report.
+  const restartedFailures: unknown[] = [];
+  const onRestart = (message: unknown) => {
+    const { failed, error } = message as TaskRestartMessage;
+    if (failed) restartedFailures.push(error);
+  };
+  diagnosticsChannel.subscribe(channels.taskRestart, onRestart);
+  try {
+    await checkRun(plan, baseline, run, restartedFailures);
+  } finally {
+    diagnosticsChannel.unsubscribe(channels.taskRestart, onRestart);
+  }
+}
+
+async function checkRun(plan: RunPlan, baseline: string, run: Run, restartedFailures: unknown[]): Promise<void> {
   const options = { logger: run.logger, shutdownTimeout: plan.shutdownTimeout, name: 'root' };
   let root: Supervisor;
   let report: ShutdownReport;
@@ -495,13 +529,27 @@ async function check(plan: RunPlan, baseline: string): Promise<void> {
     group.total++;
     if (at < deadline - 1) group.early++;
   }
-  const inRootReport = multiplicities(report.errors);
+  // A subtree's run that failed more than once is restarted, or given up on, as one AggregateError of them.
+  const madeBySubtree = (error: unknown): error is AggregateError => {
+    if (groups.has(error)) return false; // thrown by the plan: a hostile value, whose prototype trap may throw
+    try {
+      return error instanceof AggregateError;
+    } catch {
+      return false;
+    }
+  };
+  // Nested: a subtree inside a subtree wraps again.
+  const unwrap = (errors: readonly unknown[]): unknown[] => errors.flatMap((error) => (madeBySubtree(error) ? unwrap(error.errors) : [error]));
+  const inRootReport = multiplicities(unwrap(report.errors));
+  const restarted = multiplicities(unwrap(restartedFailures));
   // A scope that stopped itself on a failure delivers its report to the owner that collected it, not to its parent.
-  const toOwners = multiplicities((await Promise.all(run.collected.map((scope) => scope.done))).flatMap((each) => (each.cause === 'error' ? each.errors : [])));
+  const toOwners = multiplicities(
+    unwrap((await Promise.all(run.collected.map((scope) => scope.done))).flatMap((each) => (each.cause === 'error' ? each.errors : []))),
+  );
   const inLog = multiplicities(loggedValues);
   for (const [value, { early, total, label }] of groups) {
     const inReport = inRootReport.get(value) ?? 0;
-    const delivered = inReport + (toOwners.get(value) ?? 0);
+    const delivered = inReport + (toOwners.get(value) ?? 0) + (restarted.get(value) ?? 0);
     assert.ok(
       delivered >= early && inReport <= total,
       `the value thrown by ${label} is in the report ${inReport} times; thrown ${total} times, ${early} before the deadline`,
@@ -515,7 +563,7 @@ async function check(plan: RunPlan, baseline: string): Promise<void> {
   assert.ok(unprintableLogged >= unprintableLate, `${unprintableLate} late values that cannot be printed, ${unprintableLogged} logged`);
   const expectedExtra = (error: unknown) => run.loggerThrown.has(error);
   for (const each of [report, ...reports]) {
-    for (const [error, times] of multiplicities(each.errors)) {
+    for (const [error, times] of multiplicities(unwrap(each.errors))) {
       if (expectedExtra(error)) {
         assert.equal(times, 1, "a logger's failure is in a report once");
         continue;

@@ -139,7 +139,11 @@ export class SubtreeTask<S extends SupervisorCore> extends RestartingTask<void> 
     signal.addEventListener('abort', stop, { once: true });
     try {
       try {
-        await this._init(scope);
+        // Init runs from the microtask queue, not inside `subtree()`: a subtree whose init makes
+        // a subtree, 10 000 deep, must not nest 10 000 inits in one call stack. A run shut down
+        // before then (`db.supervisor.shutdown()` at once) is not built at all.
+        await undefined;
+        if (scope._life.phase === RUNNING) await this._init(scope);
       } catch (error) {
         initFailed(scope, error);
       }

@@ -204,6 +204,7 @@ describe('sup.subtree(): a restartable unit', guard, () => {
     const sup = quiet();
     let runs = 0;
     const db = sup.subtree(() => void runs++, { restart: 'always', backoff: () => 0 });
+    await until(() => runs === 1, 'init');
     await db.supervisor?.shutdown();
     await until(() => runs === 2 && db.supervisor?.state === 'running', 'a rebuild');
     const current = db.supervisor;
@@ -215,9 +216,33 @@ describe('sup.subtree(): a restartable unit', guard, () => {
     await sup.shutdown();
   });
 
+  it('a run shut down before its init ran is not built, and under on-failure ends the subtree', async () => {
+    const sup = quiet();
+    let runs = 0;
+    const db = sup.subtree(() => void runs++);
+    await db.supervisor?.shutdown();
+    await db;
+    assert.equal(runs, 0);
+    assert.equal(db.state, 'fulfilled');
+    await sup.shutdown();
+  });
+
+  it('init runs from the microtask queue: 10 000 subtrees nested in their inits build without a deep stack', async () => {
+    const sup = quiet();
+    let depth = 0;
+    const build = (scope: Supervisor) => {
+      if (++depth < 10_000) scope.subtree(build);
+    };
+    sup.subtree(build);
+    await until(() => depth === 10_000, 'the nesting');
+    const report = await sup.shutdown();
+    assert.deepEqual(report.errors, []);
+  });
+
   it("under 'on-failure', a subtree whose supervisor is shut down without a failure ends for good", async () => {
     const sup = quiet();
     const db = sup.subtree((scope) => void scope.spawn((signal) => aborted(signal)));
+    await until(() => db.supervisor?.size === 1, 'init');
     await db.supervisor?.shutdown();
     await db;
     assert.equal(db.state, 'fulfilled');
@@ -229,11 +254,14 @@ describe('sup.subtree(): a restartable unit', guard, () => {
     const seen: unknown[] = [];
     const sup = quiet({ onTaskError: (error) => void seen.push(error) });
     const cleanup = new Error('cleanup');
+    let built = false;
     const db = sup.subtree((scope) => {
       scope.defer(() => {
         throw cleanup;
       });
+      built = true;
     });
+    await until(() => built, 'init');
     db.cancel();
     await assert.rejects(Promise.resolve(db), (error) => error === cleanup);
     assert.deepEqual(seen, [cleanup]);

@@ -7,7 +7,7 @@
  */
 import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 import { maxTimeoutMs } from './long-timeout.js';
-import { checkKnownKeys, checkOptionsObject, checkTimeout } from './option-checks.js';
+import { checkKnownKeys, checkMaxRestarts, checkOptionsObject, checkTimeout, checkWithin } from './option-checks.js';
 
 /**
  * The work a supervisor runs. It receives its task's AbortSignal, which aborts when the task is
@@ -129,8 +129,8 @@ function restartPolicy(restart: unknown, maxRestarts: unknown, within: unknown, 
   }
   return {
     always: restart === 'always',
-    maxRestarts: checkMaxRestarts(maxRestarts),
-    within: checkWithin(within),
+    maxRestarts: checkMaxRestarts(maxRestarts, 5, 'spawn options.maxRestarts'),
+    within: checkWithin(within, 60_000, 'spawn options.within'),
     delay: checkBackoff(backoff),
   };
 }
@@ -171,23 +171,6 @@ export function restartPolicyOf(options: SpawnOptions): RestartPolicy | undefine
 
 /** @internal The options `spawn` knows. */
 export const spawnOptionNames = ['name', 'shield', 'restart', 'maxRestarts', 'within', 'backoff'] as const;
-
-function checkMaxRestarts(value: unknown): number {
-  if (value === undefined) return 5;
-  if (typeof value !== 'number') throw invalidArgType('spawn options.maxRestarts', 'a number', value);
-  if (value !== Infinity && !(Number.isInteger(value) && value >= 0)) {
-    throw outOfRange('spawn options.maxRestarts', 'an integer >= 0, or Infinity', value);
-  }
-  return value;
-}
-
-function checkWithin(value: unknown): number {
-  if (value === undefined) return 60_000;
-  if (typeof value !== 'number') throw invalidArgType('spawn options.within', 'a number of milliseconds', value);
-  // One message for 0, -1 and NaN alike: the window must hold at least one restart.
-  if (value !== Infinity && !(value > 0 && value <= maxTimeoutMs)) throw outOfRange('spawn options.within', `> 0 and <= ${maxTimeoutMs} (or Infinity)`, value);
-  return value;
-}
 
 function checkBackoff(value: unknown): (restart: number) => number {
   if (typeof value === 'function') {

@@ -298,19 +298,23 @@ export class Task<T = unknown> implements PromiseLike<T> {
     const flags = this._flags;
     if ((flags & CANCEL_REQUESTED) === 0) return REJECTED;
     const reason = (flags & HAS_CONTROLLER) !== 0 ? (this._cancel as AbortController).signal.reason : this._cancel;
-    if (error === reason) return CANCELLED;
-    if (typeof error !== 'object' || error === null) return REJECTED;
-    try {
-      return (error as { name?: unknown }).name === 'AbortError' ? CANCELLED : REJECTED;
-    } catch {
-      return REJECTED; // a throwing `name` getter, a revoked Proxy: not a cancellation, and kept as thrown
-    }
+    return error === reason || isAbortError(error) ? CANCELLED : REJECTED;
   }
 
   /** Shows id, name and state in `console.log` and `util.inspect`. */
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     const restarts = this.restarts;
     return `Task { id: ${this.id}, name: ${JSON.stringify(this.name)}, state: '${this.state}'${this.shielded ? ', shielded' : ''}${restarts > 0 ? `, restarts: ${restarts}` : ''} }`;
+  }
+}
+
+/** @internal Whether `error` is an `AbortError`, read without ever throwing. */
+export function isAbortError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  try {
+    return (error as { name?: unknown }).name === 'AbortError';
+  } catch {
+    return false; // a throwing `name` getter, a revoked Proxy: not a cancellation, and kept as thrown
   }
 }
 

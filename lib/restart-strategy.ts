@@ -68,14 +68,18 @@ class Coordinator implements RestartCoordinator {
     this.#admit(task, failed, outcome);
     const owner = this.owner;
     const group = new RestartGroup(owner, task, `task "${task.name}" ${failed ? 'failed' : 'returned'}`, performance.now() + delayMs);
+    // A member, waiting, before any user code runs: a subscriber, the logger or a listener of a
+    // signal aborted below may shut the supervisor down at once, and its cancel pass must see it.
+    task._setBackoff(true);
+    group.adopt(task, true);
     // Announced first, as a restart alone is: the siblings' messages follow, in spawn order.
     publishRestart(owner, task, task, failed, outcome, delayMs);
     task._retireSignal(new DOMException(`Task "${task.name}" is restarting`, 'AbortError'));
-    task._setBackoff(true);
-    group.adopt(task, true);
     let restarting = 0;
     let givingUp = 0;
     for (const sibling of this.#siblingsOf(task)) {
+      // Begun meanwhile: the shutdown cancels the members so far; the rest are its alone.
+      if (owner.state !== 'running') break;
       const older = sibling._group;
       if (older !== undefined) {
         // Already stopped for an older failure's restart: this group takes it over, uncounted again.
@@ -182,6 +186,9 @@ class RestartGroup implements PendingRestart {
   stop(sibling: RestartingTask, failed: boolean, outcome: unknown, delayMs: number): boolean {
     const { owner, why } = this;
     const { maxRestarts, within } = sibling._policy;
+    // A member, waiting for the restart, before any user code runs (see `Coordinator.restart`).
+    this.adopt(sibling, false);
+    sibling._setBackoff(true);
     const restarts = rankInWindow(sibling) <= maxRestarts;
     if (restarts) publishRestart(owner, sibling, this.cause, failed, outcome, delayMs);
     else {
@@ -193,9 +200,6 @@ class RestartGroup implements PendingRestart {
         `Task "${sibling.name}" was to restart because ${why}, after ${maxRestarts} restart(s) within ${within} ms (its maxRestarts); gave up restarting it`,
       );
     }
-    // A member before its abort: the abort runs the task's listeners, which may cancel it or spawn.
-    this.adopt(sibling, false);
-    sibling._setBackoff(true);
     sibling._retireSignal(new DOMException(`Task "${sibling.name}" is restarting because ${why}`, 'AbortError'));
     return restarts;
   }

@@ -155,10 +155,12 @@ export async function runWithRestarts<T>(owner: RestartOwner, task: RestartingTa
         continue;
       }
       const restart = task._restarts + 1;
+      // Waiting from here: the logger, a subscriber or a listener of the last run's signal may
+      // shut the supervisor down right now, and its cancel pass must see this task, shielded or not.
+      task._setBackoff(true);
       owner._log('warn', restartLine(owner, task, failed, outcome, delayMs));
       publishRestart(owner, task, task, failed, outcome, delayMs);
       task._retireSignal(new DOMException(`Task "${task.name}" is restarting`, 'AbortError'));
-      task._setBackoff(true);
       const signal = task.signal;
       await abortableDelay(delayMs, signal);
       // Begun during the wait: no restart; the shutdown's cancel (phase 2) ends the task.

@@ -233,9 +233,12 @@ export class Task<T = unknown> implements PromiseLike<T> {
   _retireSignal(reason: unknown): void {
     const flags = this._flags;
     if ((flags & HAS_CONTROLLER) === 0) return;
-    (this._cancel as AbortController).abort(reason);
-    this._cancel = undefined;
+    const controller = this._cancel as AbortController;
+    // Detached before it aborts: a listener that cancels the task (or shuts its supervisor down)
+    // cancels the next signal, with its reason; a cancel that came before keeps its reason too.
+    this._cancel = (flags & CANCEL_REQUESTED) !== 0 ? controller.signal.reason : undefined;
     this._flags = flags & ~HAS_CONTROLLER;
+    controller.abort(reason);
   }
 
   /** @internal A restart policy's wait between runs begins or ends. */

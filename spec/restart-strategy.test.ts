@@ -548,6 +548,76 @@ describe('group restarts and shutdown, cancel() and other failures', guard, () =
   });
 });
 
+describe('user code that shuts down or cancels in the middle of a restart', guard, () => {
+  /** Until its signal aborts, or, shielded, until its supervisor stops: then it returns, as a shielded task finishes its work. */
+  const runUntilStopped = (sup: Supervisor) => (signal: AbortSignal) =>
+    new Promise<void>((resolve, reject) => {
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      sup.signal.addEventListener('abort', () => setTimeout(resolve, 1), { once: true });
+    });
+
+  it('a listener of a stopped member that shuts the supervisor down: the members so far end cancelled, shielded too; the rest are left to the shutdown', async () => {
+    const sup = quiet({ strategy: 'one-for-all', shutdownTimeout: 5_000 });
+    const starts: string[] = [];
+    const a = sup.spawn(
+      async (signal) => {
+        starts.push('a');
+        signal.addEventListener('abort', () => void sup.shutdown(), { once: true }); // synchronous: no drain, no hook
+        await runUntilStopped(sup)(signal);
+      },
+      { name: 'a', restart: 'on-failure', shield: true, backoff: () => 0 },
+    );
+    const b = member(sup, starts, 'b', { fails: once(), shield: true });
+    const c = sup.spawn(runUntilStopped(sup), { name: 'c', restart: 'on-failure', shield: true, backoff: () => 0 });
+    const report = await sup.done;
+    assert.deepEqual(report.stragglers, [], 'no member waits for a cancel that already happened');
+    assert.deepEqual([a.state, b.state, c.state], ['cancelled', 'cancelled', 'fulfilled'], 'c, not reached, ran on as a shielded task');
+    assert.equal(report.cancelled, 2);
+    assert.deepEqual(starts, ['a', 'b1']);
+  });
+
+  it('a logger that shuts the supervisor down as it logs a restart: a shielded task waiting to restart still ends cancelled', async () => {
+    for (const options of [{}, { strategy: 'one-for-all' as const }, { maxRestarts: 5 }]) {
+      let shutdown: (() => unknown) | undefined;
+      const sup = new Supervisor({ signals: false, shutdownTimeout: 5_000, logger: { warn: () => shutdown?.(), error: () => {} }, ...options });
+      shutdown = () => sup.shutdown();
+      let runs = 0;
+      const task = sup.spawn(
+        async () => {
+          if (++runs === 1) throw new Error('restart me');
+        },
+        { shield: true, restart: 'on-failure', backoff: () => 0 },
+      );
+      const report = await sup.done;
+      assert.deepEqual(report.stragglers, [], JSON.stringify(options));
+      assert.equal(task.state, 'cancelled');
+      assert.equal(report.cancelled, 1);
+      assert.equal(runs, 1);
+    }
+  });
+
+  it('a listener that cancels its own task when a restart aborts the signal: the task ends with that reason', async () => {
+    for (const options of [{}, { strategy: 'one-for-all' as const }]) {
+      const sup = quiet(options);
+      const reason = new Error('no more restarts for me');
+      let runs = 0;
+      let task: Task | undefined;
+      task = sup.spawn(
+        async (signal) => {
+          signal.addEventListener('abort', () => task?.cancel(reason), { once: true });
+          if (++runs === 1) throw new Error('restart me');
+          await aborted(signal);
+        },
+        { restart: 'on-failure', backoff: () => 0 },
+      );
+      await assert.rejects(Promise.resolve(task), (error) => error === reason, JSON.stringify(options));
+      assert.equal(task.state, 'cancelled');
+      assert.equal(runs, 1);
+      await sup.shutdown();
+    }
+  });
+});
+
 describe('strategy options', guard, () => {
   const throwingProxy = new Proxy(
     {},

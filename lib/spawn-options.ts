@@ -48,7 +48,9 @@ export interface SpawnOptions {
   readonly restart?: RestartMode;
   /**
    * With `restart`: more restarts than this within `within` ms gives up, and the last error
-   * goes to `onTaskError`. An integer >= 0, or Infinity. Default: 5.
+   * goes to `onTaskError`. An integer >= 0, or Infinity. Default: 5. Restarts caused by a
+   * sibling's failure (the supervisor's `strategy`) count too; the supervisor's own
+   * `maxRestarts` is another limit, on top of this one.
    */
   readonly maxRestarts?: number;
   /** With `restart`: the window, in milliseconds, in which `maxRestarts` is counted. Default: 60 000. */

@@ -147,7 +147,8 @@ export class Task<T = unknown> implements PromiseLike<T> {
   }
 
   /**
-   * How many times a restart policy has started the function again (see `spawn`'s `restart`).
+   * How many times a restart policy has started the function again (see `spawn`'s `restart`),
+   * a sibling's failure under a supervisor's `strategy` included.
    *
    * @example
    * ```ts

@@ -68,26 +68,36 @@ export interface TaskSettleMessage {
 }
 
 /**
- * On `supervise:task:restart`: a task's run ended and its restart policy starts it again after `delayMs`.
+ * On `supervise:task:restart`: a task's run ended and its restart policy starts it again after
+ * `delayMs`; or, under the `'one-for-all'` and `'rest-for-one'` strategies, a sibling's did, and
+ * this task is stopped to start again with it (`cause` says which). One message per task a
+ * restart restarts, published when it is scheduled; a restart still pending when a newer
+ * failure's group restart takes it over is not published again.
  *
  * @example
  * ```ts
  * diagnostics_channel.subscribe(channels.taskRestart, (m) => {
- *   const { task, restart, delayMs } = m as TaskRestartMessage;
- *   console.warn(`${task.name}: restart ${restart} in ${delayMs} ms`);
+ *   const { task, cause, restart, delayMs } = m as TaskRestartMessage;
+ *   const after = cause === task ? '' : ` (after ${cause.name})`;
+ *   console.warn(`${task.name}: restart ${restart} in ${delayMs} ms${after}`);
  * });
  * ```
  */
 export interface TaskRestartMessage {
   readonly supervisor: Supervisor;
   readonly task: Task;
-  /** Which restart this is: 1 for the first. */
+  /**
+   * The task whose run ending caused this restart: `task` itself, or, under `'one-for-all'` or
+   * `'rest-for-one'`, the sibling that failed. `failed` and `error` describe that run.
+   */
+  readonly cause: Task;
+  /** Which restart of `task` this is: 1 for the first. */
   readonly restart: number;
-  /** The backoff before it, in milliseconds. */
+  /** The backoff before it, in milliseconds (a group restart also waits for every member's run to end). */
   readonly delayMs: number;
-  /** Whether the run that ended failed (`'on-failure'`, `'always'`) or returned (`'always'`). */
+  /** Whether the run that ended (the cause's) failed (`'on-failure'`, `'always'`) or returned (`'always'`). */
   readonly failed: boolean;
-  /** What the run rejected with; undefined when it returned. */
+  /** What that run rejected with; undefined when it returned. */
   readonly error: unknown;
 }
 

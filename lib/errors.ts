@@ -100,10 +100,16 @@ export function invalidArgValue(what: string, expected: string, actual: unknown)
 }
 
 function describe(value: unknown): string {
-  if (typeof value === 'function') return `a function${value.name ? ` named ${value.name}` : ''}`;
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
-  if (value === null || typeof value !== 'object') return String(value);
-  if (Array.isArray(value)) return 'an array';
-  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-  return typeof name === 'string' && name !== 'Object' ? `an instance of ${name}` : 'an object';
+  try {
+    if (typeof value === 'function') return `a function${typeof value.name === 'string' && value.name ? ` named ${value.name}` : ''}`;
+    if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
+    if (value === null || typeof value !== 'object') return String(value);
+    if (Array.isArray(value)) return 'an array';
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof name === 'string' && name !== 'Object' ? `an instance of ${name}` : 'an object';
+  } catch {
+    // A Proxy whose traps throw, or a revoked one (Array.isArray throws on it): the error says
+    // what the caller passed wrong, and must not turn into the trap's error.
+    return typeof value === 'function' ? 'a function' : 'an object';
+  }
 }

@@ -4,7 +4,7 @@ export { run, type RunOptions } from './run.js';
 export { Task, type TaskState } from './task.js';
 export type { TaskFunction, SpawnOptions, RestartMode, Backoff, BackoffOptions } from './spawn-options.js';
 export type { ShutdownReport, ShutdownCause, Straggler } from './report.js';
-export type { SupervisorOptions, ChildOptions, ScopeOptions, TaskErrorPolicy, RootTaskErrorPolicy, Logger } from './options.js';
+export type { SupervisorOptions, ChildOptions, ScopeOptions, TaskErrorPolicy, RootTaskErrorPolicy, Logger, RestartStrategy } from './options.js';
 export type { SupervisorTree, TaskInfo } from './task-tree.js';
 export type { Subtree, SubtreeOptions } from './subtree.js';
 export { SupervisorClosedError, RestartLimitError } from './errors.js';

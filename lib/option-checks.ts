@@ -30,6 +30,26 @@ export function checkFiniteMs(value: unknown, fallback: number, what: string): n
   return value;
 }
 
+/**
+ * @internal Checks a restart limit, `spawn`'s or a supervisor's `maxRestarts`: an integer >= 0,
+ * or Infinity for none.
+ */
+export function checkMaxRestarts(value: unknown, fallback: number, what: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidArgType(what, 'a number', value);
+  if (value !== Infinity && !(Number.isInteger(value) && value >= 0)) throw outOfRange(what, 'an integer >= 0, or Infinity', value);
+  return value;
+}
+
+/** @internal Checks the window a restart limit is counted in, `within`: milliseconds > 0, or Infinity. */
+export function checkWithin(value: unknown, fallback: number, what: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidArgType(what, 'a number of milliseconds', value);
+  // One message for 0, -1 and NaN alike: the window must hold at least one restart.
+  if (value !== Infinity && !(value > 0 && value <= maxTimeoutMs)) throw outOfRange(what, `> 0 and <= ${maxTimeoutMs} (or Infinity)`, value);
+  return value;
+}
+
 /** @internal Refuses keys an options object does not know, naming the closest known one. */
 export function checkKnownKeys(options: object, known: readonly string[], what: string): void {
   for (const key of Object.keys(options)) {

@@ -6,7 +6,7 @@
  */
 import { debuglog } from 'node:util';
 import { invalidArgType, invalidArgValue } from './errors.js';
-import { checkFiniteMs, checkKnownKeys, checkTimeout } from './option-checks.js';
+import { checkFiniteMs, checkKnownKeys, checkMaxRestarts, checkTimeout, checkWithin } from './option-checks.js';
 import { validateSignals } from './signals.js';
 import type { Task } from './task.js';
 
@@ -61,6 +61,27 @@ export type TaskErrorPolicy = 'shutdown' | 'scope' | 'ignore' | ((error: unknown
  * ```
  */
 export type RootTaskErrorPolicy = Exclude<TaskErrorPolicy, 'scope'>;
+
+/**
+ * Which of a supervisor's restarting tasks (those spawned with `restart`) a failure restarts,
+ * after Erlang/OTP's supervisor strategies:
+ * - `'one-for-one'` (default): the task that failed, alone.
+ * - `'one-for-all'`: every restarting task of the supervisor. The others are stopped (their
+ *   signal aborts) and awaited, then all of them start again in spawn order.
+ * - `'rest-for-one'`: the task that failed and the restarting tasks spawned after it, which may
+ *   depend on it, stopped, awaited and started again in spawn order.
+ *
+ * Tasks spawned without `restart` are never stopped or restarted by a strategy.
+ *
+ * @example
+ * ```ts
+ * const strategy: RestartStrategy = 'rest-for-one';
+ * const pipeline = sup.child({ name: 'pipeline', strategy });
+ * pipeline.spawn(poll, { restart: 'on-failure' });      // a failure here restarts consume too
+ * pipeline.spawn(consume, { restart: 'on-failure' });   // a failure here restarts consume alone
+ * ```
+ */
+export type RestartStrategy = 'one-for-one' | 'one-for-all' | 'rest-for-one';
 
 /**
  * Options for `new Supervisor()`.
@@ -123,6 +144,26 @@ export interface SupervisorOptions {
    * `NODE_DEBUG=supervise`. Inherited by children. Default: false.
    */
   readonly captureSpawnSites?: boolean;
+  /**
+   * Which restarting tasks a failure restarts: a {@link RestartStrategy}. Not inherited by
+   * children: each supervisor's strategy says how its own tasks depend on each other, as each
+   * OTP supervisor has its own. Default: `'one-for-one'`.
+   */
+  readonly strategy?: RestartStrategy;
+  /**
+   * This supervisor's restart intensity, as OTP's `intensity`: more than this many restarts
+   * within `within` ms and it gives up, under every strategy. A restart counts once however
+   * many tasks it restarts (one failure, one restart). The task whose failure was one too many
+   * ends with its error (a `RestartLimitError` for a return under `'always'`), which goes to
+   * `onTaskError`: by default the tree shuts down. An integer >= 0, or `Infinity`. Not
+   * inherited by children. Default: `Infinity` (no limit but each task's own).
+   */
+  readonly maxRestarts?: number;
+  /**
+   * With `maxRestarts`: the sliding window, in milliseconds, in which it is counted (OTP's
+   * `period`). Not inherited by children. Default: 60 000.
+   */
+  readonly within?: number;
 }
 
 /**
@@ -139,6 +180,12 @@ export interface ChildOptions {
   readonly disposeReserve?: number;
   readonly onTaskError?: TaskErrorPolicy;
   readonly logger?: Logger | false;
+  /** As {@link SupervisorOptions.strategy}; not inherited: a child's own tasks, its own strategy. Default: `'one-for-one'`. */
+  readonly strategy?: RestartStrategy;
+  /** As {@link SupervisorOptions.maxRestarts}; not inherited. Default: `Infinity`. */
+  readonly maxRestarts?: number;
+  /** As {@link SupervisorOptions.within}, with `maxRestarts`; not inherited. Default: 60 000. */
+  readonly within?: number;
 }
 
 /**
@@ -164,6 +211,11 @@ export interface ResolvedOptions {
   /** Given, or `NODE_DEBUG=supervise`. */
   readonly captureSpawnSites: boolean;
   readonly dumpSignal: NodeJS.Signals | undefined;
+  /** The three below are the supervisor's own: never inherited. */
+  readonly strategy: RestartStrategy;
+  /** Infinity: no supervisor-level limit. */
+  readonly maxRestarts: number;
+  readonly within: number;
 }
 
 const defaultSignals: readonly NodeJS.Signals[] = Object.freeze(['SIGINT', 'SIGTERM']);
@@ -180,8 +232,11 @@ export const supervisorOptionNames = [
   'logger',
   'captureSpawnSites',
   'dumpSignal',
+  'strategy',
+  'maxRestarts',
+  'within',
 ] as const;
-const childOptionNames = ['name', 'shutdownTimeout', 'disposeReserve', 'onTaskError', 'logger', 'signals'] as const;
+const childOptionNames = ['name', 'shutdownTimeout', 'disposeReserve', 'onTaskError', 'logger', 'signals', 'strategy', 'maxRestarts', 'within'] as const;
 const rootOnlyOptionNames = ['drainDelay', 'secondSignal', 'dumpSignal', 'captureSpawnSites'] as const;
 /** Why each is its root's alone, for the refusal at `child()`. */
 const rootOnly: Record<(typeof rootOnlyOptionNames)[number], string> = {
@@ -211,6 +266,7 @@ export function resolveRootOptions(options: SupervisorOptions | undefined): Reso
     logger: checkLogger(given.logger, console),
     captureSpawnSites: checkBoolean(given.captureSpawnSites, false, 'options.captureSpawnSites') || debuglog('supervise').enabled,
     dumpSignal: checkDumpSignal(given.dumpSignal, signals),
+    ...checkRestarts(given, 'options'),
   };
 }
 
@@ -235,6 +291,8 @@ export function resolveChildOptions(options: ChildOptions | undefined, parent: R
     logger: given.logger === undefined ? parent.logger : checkLogger(given.logger, undefined),
     captureSpawnSites: parent.captureSpawnSites,
     dumpSignal: undefined,
+    // Not the parent's: a strategy describes how one supervisor's own tasks depend on each other.
+    ...checkRestarts(given, 'child options'),
   };
 }
 
@@ -256,6 +314,26 @@ function checkName(name: unknown, fallback: string): string {
   if (name === undefined) return fallback;
   if (typeof name !== 'string') throw invalidArgType('options.name', 'a string', name);
   return name;
+}
+
+/** A supervisor's `strategy`, `maxRestarts` and `within`, checked as `spawn` checks its own `maxRestarts` and `within`. */
+function checkRestarts(
+  given: Pick<SupervisorOptions, 'strategy' | 'maxRestarts' | 'within'>,
+  what: string,
+): Pick<ResolvedOptions, 'strategy' | 'maxRestarts' | 'within'> {
+  const { strategy = 'one-for-one', maxRestarts, within } = given;
+  if (strategy !== 'one-for-one' && strategy !== 'one-for-all' && strategy !== 'rest-for-one') {
+    throw invalidArgValue(`${what}.strategy`, "'one-for-one', 'one-for-all' or 'rest-for-one'", strategy);
+  }
+  // As spawn refuses maxRestarts without restart: a window alone limits nothing, and is a mistake.
+  if (within !== undefined && maxRestarts === undefined) {
+    throw invalidArgValue(`${what}.within`, `given only with ${what}.maxRestarts (the supervisor's restart intensity)`, within);
+  }
+  return {
+    strategy,
+    maxRestarts: checkMaxRestarts(maxRestarts, Infinity, `${what}.maxRestarts`),
+    within: checkWithin(within, 60_000, `${what}.within`),
+  };
 }
 
 function checkDumpSignal(value: unknown, signals: readonly NodeJS.Signals[]): NodeJS.Signals | undefined {

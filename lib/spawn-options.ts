@@ -7,7 +7,7 @@
  */
 import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 import { maxTimeoutMs } from './long-timeout.js';
-import { checkKnownKeys, checkOptionsObject, checkTimeout } from './option-checks.js';
+import { checkKnownKeys, checkMaxRestarts, checkOptionsObject, checkTimeout, checkWithin } from './option-checks.js';
 
 /**
  * The work a supervisor runs. It receives its task's AbortSignal, which aborts when the task is
@@ -48,7 +48,9 @@ export interface SpawnOptions {
   readonly restart?: RestartMode;
   /**
    * With `restart`: more restarts than this within `within` ms gives up, and the last error
-   * goes to `onTaskError`. An integer >= 0, or Infinity. Default: 5.
+   * goes to `onTaskError`. An integer >= 0, or Infinity. Default: 5. Restarts caused by a
+   * sibling's failure (the supervisor's `strategy`) count too; the supervisor's own
+   * `maxRestarts` is another limit, on top of this one.
    */
   readonly maxRestarts?: number;
   /** With `restart`: the window, in milliseconds, in which `maxRestarts` is counted. Default: 60 000. */
@@ -116,27 +118,27 @@ export interface RestartPolicy {
  * @internal The policy `options` ask for, or undefined for none. Throws at the spawn call for
  * anything malformed, including restart options without a `restart` mode.
  */
-function restartPolicy(restart: unknown, maxRestarts: unknown, within: unknown, backoff: unknown): RestartPolicy | undefined {
+function restartPolicy(restart: unknown, maxRestarts: unknown, within: unknown, backoff: unknown, what: string): RestartPolicy | undefined {
   if (restart === undefined || restart === 'never') {
     // Checked one by one: this runs on every spawn with options, and a list of pairs would be an allocation each time.
-    if (maxRestarts !== undefined) throw onlyWithRestart('maxRestarts', maxRestarts);
-    if (within !== undefined) throw onlyWithRestart('within', within);
-    if (backoff !== undefined) throw onlyWithRestart('backoff', backoff);
+    if (maxRestarts !== undefined) throw onlyWithRestart(what, 'maxRestarts', maxRestarts);
+    if (within !== undefined) throw onlyWithRestart(what, 'within', within);
+    if (backoff !== undefined) throw onlyWithRestart(what, 'backoff', backoff);
     return undefined;
   }
   if (restart !== 'on-failure' && restart !== 'always') {
-    throw invalidArgValue('spawn options.restart', "'on-failure', 'always' or 'never'", restart);
+    throw invalidArgValue(`${what}.restart`, "'on-failure', 'always' or 'never'", restart);
   }
   return {
     always: restart === 'always',
-    maxRestarts: checkMaxRestarts(maxRestarts),
-    within: checkWithin(within),
-    delay: checkBackoff(backoff),
+    maxRestarts: checkMaxRestarts(maxRestarts, 5, `${what}.maxRestarts`),
+    within: checkWithin(within, 60_000, `${what}.within`),
+    delay: checkBackoff(backoff, what),
   };
 }
 
-function onlyWithRestart(name: string, value: unknown): TypeError {
-  return invalidArgValue(`spawn options.${name}`, "given only with restart: 'on-failure' or 'always'", value);
+function onlyWithRestart(what: string, name: string, value: unknown): TypeError {
+  return invalidArgValue(`${what}.${name}`, "given only with restart: 'on-failure' or 'always'", value);
 }
 
 /**
@@ -163,33 +165,19 @@ export function checkSpawnOptions(options: unknown): asserts options is SpawnOpt
   }
 }
 
-/** @internal The restart policy `options` ask for, or undefined for none; throws at the `spawn` call for anything malformed. */
-export function restartPolicyOf(options: SpawnOptions): RestartPolicy | undefined {
+/**
+ * @internal The restart policy `options` ask for, or undefined for none; throws at the call for
+ * anything malformed, naming the option as `what` (`spawn options`, `subtree options`) and it.
+ */
+export function restartPolicyOf(options: Pick<SpawnOptions, 'restart' | 'maxRestarts' | 'within' | 'backoff'>, what = 'spawn options'): RestartPolicy | undefined {
   const { restart, maxRestarts, within, backoff } = options;
-  return restartPolicy(restart, maxRestarts, within, backoff);
+  return restartPolicy(restart, maxRestarts, within, backoff, what);
 }
 
 /** @internal The options `spawn` knows. */
 export const spawnOptionNames = ['name', 'shield', 'restart', 'maxRestarts', 'within', 'backoff'] as const;
 
-function checkMaxRestarts(value: unknown): number {
-  if (value === undefined) return 5;
-  if (typeof value !== 'number') throw invalidArgType('spawn options.maxRestarts', 'a number', value);
-  if (value !== Infinity && !(Number.isInteger(value) && value >= 0)) {
-    throw outOfRange('spawn options.maxRestarts', 'an integer >= 0, or Infinity', value);
-  }
-  return value;
-}
-
-function checkWithin(value: unknown): number {
-  if (value === undefined) return 60_000;
-  if (typeof value !== 'number') throw invalidArgType('spawn options.within', 'a number of milliseconds', value);
-  // One message for 0, -1 and NaN alike: the window must hold at least one restart.
-  if (value !== Infinity && !(value > 0 && value <= maxTimeoutMs)) throw outOfRange('spawn options.within', `> 0 and <= ${maxTimeoutMs} (or Infinity)`, value);
-  return value;
-}
-
-function checkBackoff(value: unknown): (restart: number) => number {
+function checkBackoff(value: unknown, what: string): (restart: number) => number {
   if (typeof value === 'function') {
     const delay = value as (restart: number) => unknown;
     return (restart) => {
@@ -199,17 +187,17 @@ function checkBackoff(value: unknown): (restart: number) => number {
     };
   }
   if (value !== undefined && (typeof value !== 'object' || value === null)) {
-    throw invalidArgType('spawn options.backoff', 'an object { initialMs, maxMs, factor } or a function (restart) => ms', value);
+    throw invalidArgType(`${what}.backoff`, 'an object { initialMs, maxMs, factor } or a function (restart) => ms', value);
   }
   const options = (value ?? {}) as BackoffOptions;
-  checkKnownKeys(options, ['initialMs', 'maxMs', 'factor'], 'spawn options.backoff');
-  const initialMs = checkTimeout(options.initialMs, 100, 'spawn options.backoff.initialMs');
-  const maxMs = checkTimeout(options.maxMs, 30_000, 'spawn options.backoff.maxMs');
+  checkKnownKeys(options, ['initialMs', 'maxMs', 'factor'], `${what}.backoff`);
+  const initialMs = checkTimeout(options.initialMs, 100, `${what}.backoff.initialMs`);
+  const maxMs = checkTimeout(options.maxMs, 30_000, `${what}.backoff.maxMs`);
   const factor = options.factor ?? 2;
-  if (typeof factor !== 'number') throw invalidArgType('spawn options.backoff.factor', 'a number', factor);
-  if (!(factor >= 1 && factor < Infinity)) throw outOfRange('spawn options.backoff.factor', '>= 1 and finite', factor);
-  if (initialMs === Infinity || maxMs === Infinity) throw outOfRange('spawn options.backoff', 'finite initialMs and maxMs', value);
-  if (maxMs < initialMs) throw outOfRange('spawn options.backoff.maxMs', `>= initialMs (${initialMs})`, maxMs);
+  if (typeof factor !== 'number') throw invalidArgType(`${what}.backoff.factor`, 'a number', factor);
+  if (!(factor >= 1 && factor < Infinity)) throw outOfRange(`${what}.backoff.factor`, '>= 1 and finite', factor);
+  if (initialMs === Infinity || maxMs === Infinity) throw outOfRange(`${what}.backoff`, 'finite initialMs and maxMs', value);
+  if (maxMs < initialMs) throw outOfRange(`${what}.backoff.maxMs`, `>= initialMs (${initialMs})`, maxMs);
   return (restart) => {
     const ceiling = Math.min(maxMs, initialMs * factor ** (restart - 1));
     return ceiling / 2 + Math.random() * (ceiling / 2);

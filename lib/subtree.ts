@@ -97,7 +97,7 @@ export class SubtreeTask<S extends SupervisorCore> extends RestartingTask<void> 
     readonly _init: (scope: S) => unknown,
   ) {
     const { restart = 'on-failure', maxRestarts, within, backoff } = options;
-    const policy = restartPolicyOf({ restart, maxRestarts, within, backoff }) as RestartPolicy;
+    const policy = restartPolicyOf({ restart, maxRestarts, within, backoff }, 'subtree options') as RestartPolicy;
     // Its own owner: not in the parent's registry (the parent's phase 2 does not cancel a layer), it reports to the parent itself.
     super(undefined as unknown as TaskOwner, name, false, policy, _parent);
     this._owner = this;

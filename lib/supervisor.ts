@@ -43,6 +43,8 @@ import type { PrintBudget } from './print-budget.js';
 import type { ShutdownCause, ShutdownReport } from './report.js';
 import { Disposer, DisposerList, disposerForAdopt, disposerForDefer, disposerForUse } from './resources.js';
 import { TaskRegistry } from './registry.js';
+import type { RestartCoordinator } from './restart.js';
+import { restartCoordinatorFor } from './restart-strategy.js';
 import { RootListener } from './root-listener.js';
 import { leaveParent, shutdownSequence } from './shutdown.js';
 import type { SpawnOptions, TaskFunction } from './spawn-options.js';
@@ -95,6 +97,8 @@ export class Supervisor implements AsyncDisposable {
   /** On a root: how many supervisors of its tree have pending tasks. */
   #busyInTree = 0;
   #children = 0;
+  /** Its strategy and restart intensity at work: made on the first restart that needs them (see `_restartCoordinator`). */
+  #restartCoordinator: RestartCoordinator | undefined = undefined;
   /** The parent of the supervisor being constructed by `child()`, and its options: children have no public constructor. */
   static #childOf: { readonly parent: Supervisor; readonly options: ChildOptions | undefined } | undefined;
 
@@ -422,6 +426,14 @@ export class Supervisor implements AsyncDisposable {
   #register(disposer: Disposer, what: string): void {
     if (this._life.phase >= DISPOSING) throw this._life.refusal(this.name, what);
     this._resources.add(disposer);
+  }
+
+  /**
+   * @internal How its tasks restart together: undefined with the defaults (one-for-one, no
+   * restart intensity), so a restart takes the plain path and nothing is made for it.
+   */
+  _restartCoordinator(): RestartCoordinator | undefined {
+    return this.#restartCoordinator ?? (this.#restartCoordinator = restartCoordinatorFor(this));
   }
 
   /** @internal The registry's news: a task failed. */

@@ -147,7 +147,8 @@ export class Task<T = unknown> implements PromiseLike<T> {
   }
 
   /**
-   * How many times a restart policy has started the function again (see `spawn`'s `restart`).
+   * How many times a restart policy has started the function again (see `spawn`'s `restart`),
+   * a sibling's failure under a supervisor's `strategy` included.
    *
    * @example
    * ```ts
@@ -233,9 +234,12 @@ export class Task<T = unknown> implements PromiseLike<T> {
   _retireSignal(reason: unknown): void {
     const flags = this._flags;
     if ((flags & HAS_CONTROLLER) === 0) return;
-    (this._cancel as AbortController).abort(reason);
-    this._cancel = undefined;
+    const controller = this._cancel as AbortController;
+    // Detached before it aborts: a listener that cancels the task (or shuts its supervisor down)
+    // cancels the next signal, with its reason; a cancel that came before keeps its reason too.
+    this._cancel = (flags & CANCEL_REQUESTED) !== 0 ? controller.signal.reason : undefined;
     this._flags = flags & ~HAS_CONTROLLER;
+    controller.abort(reason);
   }
 
   /** @internal A restart policy's wait between runs begins or ends. */
@@ -298,19 +302,23 @@ export class Task<T = unknown> implements PromiseLike<T> {
     const flags = this._flags;
     if ((flags & CANCEL_REQUESTED) === 0) return REJECTED;
     const reason = (flags & HAS_CONTROLLER) !== 0 ? (this._cancel as AbortController).signal.reason : this._cancel;
-    if (error === reason) return CANCELLED;
-    if (typeof error !== 'object' || error === null) return REJECTED;
-    try {
-      return (error as { name?: unknown }).name === 'AbortError' ? CANCELLED : REJECTED;
-    } catch {
-      return REJECTED; // a throwing `name` getter, a revoked Proxy: not a cancellation, and kept as thrown
-    }
+    return error === reason || isAbortError(error) ? CANCELLED : REJECTED;
   }
 
   /** Shows id, name and state in `console.log` and `util.inspect`. */
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     const restarts = this.restarts;
     return `Task { id: ${this.id}, name: ${JSON.stringify(this.name)}, state: '${this.state}'${this.shielded ? ', shielded' : ''}${restarts > 0 ? `, restarts: ${restarts}` : ''} }`;
+  }
+}
+
+/** @internal Whether `error` is an `AbortError`, read without ever throwing. */
+export function isAbortError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  try {
+    return (error as { name?: unknown }).name === 'AbortError';
+  } catch {
+    return false; // a throwing `name` getter, a revoked Proxy: not a cancellation, and kept as thrown
   }
 }
 

@@ -155,7 +155,7 @@ export interface TimelineEvent {
   readonly supervisor: string;
   /** The task's, disposer's or straggler's name, or the phase; empty for `shutdown` and `stopped`. */
   readonly subject: string;
-  /** A settle's state, a restart's number, a shutdown's cause (and signal), a disposal's outcome, the exit code. */
+  /** A settle's state, a restart's number (and the sibling that caused it), a shutdown's cause (and signal), a disposal's outcome, the exit code. */
   readonly detail: string;
   /** Milliseconds since recording began. */
   readonly atMs: number;
@@ -165,7 +165,8 @@ export interface TimelineEvent {
  * What {@link recordTimeline} returns: the events so far, as records and as lines.
  *
  * Each line is `<supervisor>: <kind> <subject> <detail>`, with empty parts left out:
- * `app: spawn worker`, `app: settle worker cancelled`, `app: restart worker 1`,
+ * `app: spawn worker`, `app: settle worker cancelled`, `app: restart worker 1` (`app: restart
+ * worker 1 (after db)` when a sibling's failure restarts it, under `'one-for-all'` or `'rest-for-one'`),
  * `app: shutdown signal SIGTERM`, `app: phase tasks`, `app: dispose db disposed`,
  * `app: straggler stubborn`, `app: stopped 124`.
  *
@@ -234,8 +235,10 @@ export function recordTimeline(sup: Supervisor): Timeline {
     [
       channels.taskRestart,
       (m) => {
-        const { supervisor, task, restart } = m as TaskRestartMessage;
-        add(supervisor, 'restart', task.name, String(restart));
+        const { supervisor, task, restart, cause } = m as TaskRestartMessage;
+        // A sibling's failure (one-for-all, rest-for-one) is named; a task's own restart keeps the
+        // short line, as does a message without `cause` (another, older copy of supervise publishes on these channels too).
+        add(supervisor, 'restart', task.name, cause === undefined || cause === task ? String(restart) : `${restart} (after ${cause.name})`);
       },
     ],
     [

@@ -246,7 +246,7 @@ describe('docs/API.md', () => {
 
   it('names every member of the string unions in their sections', () => {
     const missing: string[] = [];
-    for (const name of ['ShutdownCause', 'TaskState', 'SupervisorState', 'TaskErrorPolicy', 'RestartMode', 'ShutdownPhase']) {
+    for (const name of ['ShutdownCause', 'TaskState', 'SupervisorState', 'TaskErrorPolicy', 'RestartMode', 'RestartStrategy', 'ShutdownPhase']) {
       const section = sectionOf(name);
       const members = unionMembers(name);
       assert.ok(members.length > 0, `no members parsed for ${name}`);

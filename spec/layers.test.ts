@@ -70,6 +70,7 @@ describe('lib/ layers', () => {
       'stuck-report.ts',
       'registry.ts',
       'restart.ts',
+      'restart-strategy.ts',
       'messages.ts',
       'lifecycle.ts',
     ];

@@ -28,7 +28,7 @@ describe('unknown option names are refused, naming the closest known one', () =>
     refuses(() => new Supervisor({ ...quiet, nmae: 'api' } as object), /options\.nmae .*did you mean name\?/);
     refuses(
       () => new Supervisor({ ...quiet, frobnicate: true } as object),
-      /options\.frobnicate must be one of the known options \(name, shutdownTimeout, disposeReserve, drainDelay, signals, secondSignal, onTaskError, logger, captureSpawnSites, dumpSignal\), got "frobnicate"$/,
+      /options\.frobnicate must be one of the known options \(name, shutdownTimeout, disposeReserve, drainDelay, signals, secondSignal, onTaskError, logger, captureSpawnSites, dumpSignal, strategy, maxRestarts, within\), got "frobnicate"$/,
     );
   });
 

@@ -46,6 +46,8 @@ import { type Task, isAbortError } from './task.js';
 export interface StrategyOwner extends RestartOwner {
   readonly _options: { readonly strategy: RestartStrategy; readonly maxRestarts: number; readonly within: number };
   readonly _registry: { readonly tasks: readonly Task[] };
+  /** Its list: a restartable subtree (`sup.subtree()`) on it is a restartable child too. */
+  readonly _resources: { readonly entries: readonly { readonly kind: string; readonly listed: boolean; readonly value: unknown }[] };
 }
 
 /**
@@ -131,12 +133,15 @@ class Coordinator implements RestartCoordinator {
     const siblings: RestartingTask[] = [];
     if (strategy === 'one-for-one') return siblings;
     const afterOnly = strategy === 'rest-for-one';
-    for (const task of this.owner._registry.tasks) {
-      if (task === cause || !(task instanceof RestartingTask) || task._final) continue;
-      if (afterOnly && task.id < cause.id) continue;
+    const consider = (task: unknown) => {
+      if (task === cause || !(task instanceof RestartingTask) || task._final) return;
+      if (afterOnly && task.id < cause.id) return;
       siblings.push(task);
-    }
-    // The registry keeps no order (a leaving task swaps with the last): ids are spawn order.
+    };
+    for (const task of this.owner._registry.tasks) consider(task);
+    // Subtrees are children of this supervisor as its tasks are, as an OTP supervisor's child supervisors.
+    for (const entry of this.owner._resources.entries) if (entry.kind === 'subtree' && entry.listed) consider(entry.value);
+    // The registry keeps no order (a leaving task swaps with the last): ids are spawn order (a subtree's, its creation).
     return siblings.sort(bySpawnOrder);
   }
 }

@@ -169,7 +169,10 @@ export function checkSpawnOptions(options: unknown): asserts options is SpawnOpt
  * @internal The restart policy `options` ask for, or undefined for none; throws at the call for
  * anything malformed, naming the option as `what` (`spawn options`, `subtree options`) and it.
  */
-export function restartPolicyOf(options: Pick<SpawnOptions, 'restart' | 'maxRestarts' | 'within' | 'backoff'>, what = 'spawn options'): RestartPolicy | undefined {
+export function restartPolicyOf(
+  options: Pick<SpawnOptions, 'restart' | 'maxRestarts' | 'within' | 'backoff'>,
+  what = 'spawn options',
+): RestartPolicy | undefined {
   const { restart, maxRestarts, within, backoff } = options;
   return restartPolicy(restart, maxRestarts, within, backoff, what);
 }

@@ -352,3 +352,43 @@ describe('sup.subtree(): a restartable unit', guard, () => {
     assert.deepEqual(unexpected, []);
   });
 });
+
+describe('subtrees under a restart strategy', guard, () => {
+  it("one-for-all: a task's failure rebuilds the subtree too, and the subtree's failure restarts the task, in creation order", async () => {
+    const sup = quiet({ strategy: 'one-for-all' });
+    const log: string[] = [];
+    let taskRuns = 0;
+    sup.spawn(
+      async (signal) => {
+        const run = ++taskRuns;
+        log.push(`task ${run}`);
+        if (run === 1) {
+          await flush();
+          throw new Error('task failed');
+        }
+        await aborted(signal);
+      },
+      { name: 'worker', restart: 'on-failure', backoff: () => 0 },
+    );
+    let subtreeRuns = 0;
+    const db = sup.subtree(
+      (scope) => {
+        const run = ++subtreeRuns;
+        log.push(`init ${run}`);
+        scope.defer(() => void log.push(`conn ${run} closed`));
+        if (run === 2) {
+          scope.spawn(async () => {
+            await sleep(5);
+            throw new Error('subtree failed');
+          });
+        }
+      },
+      { name: 'db', backoff: () => 0 },
+    );
+    await until(() => subtreeRuns === 3 && taskRuns === 3, 'two group restarts');
+    assert.deepEqual(log, ['task 1', 'init 1', 'conn 1 closed', 'task 2', 'init 2', 'conn 2 closed', 'task 3', 'init 3']);
+    assert.equal(db.restarts, 2);
+    const report = await sup.shutdown();
+    assert.deepEqual(report.errors, []);
+  });
+});

@@ -100,10 +100,15 @@ export function invalidArgValue(what: string, expected: string, actual: unknown)
 }
 
 function describe(value: unknown): string {
-  if (typeof value === 'function') return `a function${value.name ? ` named ${value.name}` : ''}`;
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
-  if (value === null || typeof value !== 'object') return String(value);
-  if (Array.isArray(value)) return 'an array';
-  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-  return typeof name === 'string' && name !== 'Object' ? `an instance of ${name}` : 'an object';
+  try {
+    if (typeof value === 'function') return `a function${value.name ? ` named ${String(value.name)}` : ''}`;
+    if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
+    if (value === null || typeof value !== 'object') return String(value);
+    if (Array.isArray(value)) return 'an array';
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof name === 'string' && name !== 'Object' ? `an instance of ${name}` : 'an object';
+  } catch {
+    // A revoked Proxy, a throwing `name` or `constructor` getter: the typed error still says what it got.
+    return typeof value === 'function' ? 'a function' : 'an object';
+  }
 }

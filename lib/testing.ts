@@ -254,11 +254,17 @@ function callOnStart(onStart: (sup: Supervisor) => void, sup: Supervisor): { rea
   if (!types.isPromise(returned)) return undefined;
   // What the promise rejects with is reported too, or logged once the report is made: never lost.
   // Watched before the run fails, so that a promise rejected already is seen before the report.
-  Promise.prototype.then.call(returned, undefined, (error: unknown) => {
-    if (sup.state === 'stopped')
-      sup._log('error', `supervise: the promise runForTest options.onStart returned rejected after "${sup.name}" stopped:`, loggable(error));
-    else sup._life.keepError(error);
-  });
+  try {
+    Promise.prototype.then.call(returned, undefined, (error: unknown) => {
+      if (sup.state === 'stopped')
+        sup._log('error', `supervise: the promise runForTest options.onStart returned rejected after "${sup.name}" stopped:`, loggable(error));
+      else sup._life.keepError(error);
+    });
+  } catch (error) {
+    // `then` reads the promise's `constructor`, whose getter threw: reported too. The rejection,
+    // unwatched, reaches run()'s unhandledRejection listener, which reports it.
+    sup._life.keepError(error);
+  }
   return failStart(
     sup,
     invalidArgValue('runForTest options.onStart', 'a synchronous function (main starts as soon as it returns, without waiting for its promise)', returned),

@@ -397,6 +397,29 @@ describe('runForTest: what a test attaches before main, and main itself', guard,
     assert.ok(logger.lines.some(said), logger.lines.join('\n'));
   });
 
+  it('an onStart whose promise has a throwing constructor getter: nothing thrown at the call, the getter error reported', async () => {
+    const rejected = new Error('rejected too');
+    const getterFails = new Error('constructor getter');
+    const returned = Promise.reject(rejected);
+    Object.defineProperty(returned, 'constructor', {
+      configurable: true,
+      get() {
+        throw getterFails;
+      },
+    });
+    const program = runForTest(undefined, { logger: false, onStart: () => returned });
+    // No one can watch such a promise (`then` reads its constructor): run()'s unhandledRejection
+    // listener would report it. This test's runner would too, so the test handles it itself.
+    Reflect.deleteProperty(returned, 'constructor');
+    returned.catch(() => {});
+    assert.equal(await program.exitCode, 1);
+    const { errors } = await program.report;
+    assert.equal(errors.length, 2, String(errors));
+    assert.equal(errors[0], getterFails);
+    assert.equal((errors[1] as { code?: unknown }).code, 'ERR_INVALID_ARG_VALUE');
+    assert.deepEqual(subscribedChannels(), []);
+  });
+
   it('an onStart that returns a Task (an arrow around spawn) is fine: only a promise is refused', async () => {
     const program = runForTest(undefined, { logger: false, exitWhenDone: true, onStart: (sup) => sup.spawn(() => 'done') });
     assert.equal(await program.exitCode, 0);
@@ -502,6 +525,10 @@ describe('runForTest: what a test attaches before main, and main itself', guard,
     });
     assert.throws(() => runForTest(undefined, { onStrat() {} } as never), { code: 'ERR_INVALID_ARG_VALUE', message: /did you mean onStart\?/ });
     assert.throws(() => runForTest('main' as never), { code: 'ERR_INVALID_ARG_TYPE', message: /runForTest\(main\)/ });
+    // run()'s own checks come before anything starts: no timeline, no onStart.
+    let started = false;
+    assert.throws(() => runForTest(undefined, { timeline: true, shutdownTimeout: -1, onStart: () => void (started = true) }), { code: 'ERR_OUT_OF_RANGE' });
+    assert.equal(started, false);
     assert.throws(() => runForTest(undefined, null as never), {
       code: 'ERR_INVALID_ARG_TYPE',
       message: /runForTest\(main, options\): options must be an object/,

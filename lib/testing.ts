@@ -336,7 +336,9 @@ export interface Timeline extends Disposable {
 
 /**
  * Records what `sup` and its children do from now on, from supervise's diagnostics channels,
- * until `sup` has stopped (or `stop()`). Other supervisors are left out.
+ * until `sup` has stopped (or `stop()`). Other supervisors are left out. For a program under
+ * {@link runForTest}, its `timeline: true` (or `onStart`) starts one before `main` runs: one
+ * attached after `runForTest` returns misses main's synchronous part.
  *
  * @example
  * ```ts

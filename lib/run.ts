@@ -23,6 +23,7 @@ import { EXIT_DEADLINE, type ShutdownReport } from './report.js';
 import { exitNow } from './root-listener.js';
 import { holdProcess, releaseProcess } from './signals.js';
 import { Supervisor } from './supervisor.js';
+import type { Task } from './task.js';
 
 /**
  * Options for {@link run}: every Supervisor option, plus how `run()` owns the process.
@@ -57,7 +58,17 @@ export interface RunOptions extends SupervisorOptions {
   readonly exit?: boolean | ((code: number) => void);
 }
 
-const runOptionNames = ['onShutdown', 'stopOnUnhandledErrors', 'exitWhenDone', 'exit'] as const;
+/** @internal The options `run()` adds to a Supervisor's. */
+export const runOptionNames = ['onShutdown', 'stopOnUnhandledErrors', 'exitWhenDone', 'exit'] as const;
+
+/**
+ * @internal How `startRun` starts main once the root is set up: `run()` calls `startMain` at once;
+ * `runForTest` runs its hooks first. `startMain` spawns the task `main` and returns it (undefined
+ * without main), and throws what `spawn` throws (a hook may have begun a shutdown).
+ */
+export type MainStarter = (sup: Supervisor, startMain: () => Task<unknown> | undefined) => void;
+
+const startAtOnce: MainStarter = (_sup, startMain) => void startMain();
 
 /**
  * Runs `main(sup)` as the task named `main` of a new root Supervisor and owns the process until
@@ -78,10 +89,14 @@ export function run(main?: (sup: Supervisor) => unknown, options: RunOptions = {
   return startRun(main, options).report;
 }
 
-/** @internal `run()`, also handing back the supervisor it made: for `supervise/testing`. */
+/**
+ * @internal `run()`, also handing back the supervisor it made: for `supervise/testing`, whose
+ * `start` runs its hooks before main (see {@link MainStarter}).
+ */
 export function startRun(
   main: ((sup: Supervisor) => unknown) | undefined,
   options: RunOptions = {},
+  start: MainStarter = startAtOnce,
 ): { supervisor: Supervisor; report: Promise<ShutdownReport> } {
   if (main !== undefined && typeof main !== 'function') throw invalidArgType('run(main)', 'a function or undefined', main);
   if (typeof options !== 'object' || options === null) throw invalidArgType('run(main, options): options', 'an object', options);
@@ -120,8 +135,12 @@ export function startRun(
   edge.attach();
   holdProcess();
 
-  if (main !== undefined) sup.spawn(() => main(sup), { name: 'main' });
-  else if (exitWhenDone) void sup.shutdown();
+  // The start counts as a pending task of the tree: a task a hook spawned that settled at once
+  // must not make the tree idle (`exitWhenDone` would shut it down) before main has started.
+  // Without main, the tree is idle once started: `exitWhenDone` shuts it down then.
+  sup._busyChanged(true);
+  start(sup, () => (main === undefined ? undefined : sup.spawn(() => main(sup), { name: 'main' })));
+  sup._busyChanged(false);
 
   const report = sup.done.then(async (rootReport) => {
     releaseProcess();

@@ -230,6 +230,7 @@ describe('docs/API.md', () => {
       'ShutdownDisposeMessage',
       'ShutdownEndMessage',
       'ProgramUnderTest',
+      'RunForTestOptions',
       'Timeline',
       'TimelineEvent',
     ];

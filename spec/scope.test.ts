@@ -7,6 +7,7 @@ import net from 'node:net';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Supervisor, SupervisorClosedError, run } from '../lib/index.js';
+import { recordTimeline } from '../lib/testing.js';
 import { aborted, flush, quiet, recordUnexpected, recordingLogger } from './helpers.js';
 
 const guard = { timeout: 60_000 };
@@ -115,6 +116,23 @@ describe('sup.scope(): failures stay in the scope', guard, () => {
     assert.deepEqual((await report).errors, [boom]);
     assert.deepEqual(sup.tasks().children, []);
     assert.deepEqual((await sup.shutdown()).errors, []);
+  });
+
+  it('watching a scope with recordTimeline does not collect it', async () => {
+    const sup = quiet();
+    const scope = sup.scope({ name: 'watched' });
+    const timeline = recordTimeline(scope);
+    const boom = new Error('watched failure');
+    scope.spawn(async () => {
+      throw boom;
+    });
+    await scope._life.done;
+    assert.deepEqual(
+      sup.tasks().children.map((child) => child.name),
+      ['watched'],
+    );
+    assert.deepEqual((await sup.shutdown()).errors, [boom]);
+    timeline[Symbol.dispose]();
   });
 
   it('when the parent shuts down first, the uncollected error is in the parent report, once', async () => {

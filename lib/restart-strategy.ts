@@ -163,6 +163,8 @@ class RestartGroup implements PendingRestart {
   #timer: NodeJS.Timeout | undefined = undefined;
   /** Its members may start again: read by each one as it wakes up. */
   released = false;
+  /** The abort reason of the siblings it stops. */
+  #reason: DOMException | undefined = undefined;
 
   constructor(
     readonly owner: StrategyOwner,
@@ -205,7 +207,9 @@ class RestartGroup implements PendingRestart {
         `Task "${sibling.name}" was to restart because ${why}, after ${maxRestarts} restart(s) within ${within} ms (its maxRestarts); gave up restarting it`,
       );
     }
-    sibling._retireSignal(new DOMException(`Task "${sibling.name}" is restarting because ${why}`, 'AbortError'));
+    // One reason for every member, made once: a DOMException captures a stack, and a thousand of them were most of a restart's cost.
+    this.#reason ??= new DOMException(`Tasks of "${owner.name}" are restarting because ${why}`, 'AbortError');
+    sibling._retireSignal(this.#reason);
     return restarts;
   }
 

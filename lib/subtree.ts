@@ -17,7 +17,7 @@
  * @module
  */
 import type { SupervisorCore, SubtreeCore } from './core.js';
-import { invalidArgType, invalidArgValue } from './errors.js';
+import { invalidArgType, invalidArgValue, loggable } from './errors.js';
 import { RUNNING, STOPPED } from './lifecycle.js';
 import { checkKnownKeys, checkOptionsObject } from './option-checks.js';
 import type { ChildOptions } from './options.js';
@@ -87,13 +87,15 @@ export class SubtreeTask<S extends SupervisorCore> extends RestartingTask<void> 
   _current: S | undefined = undefined;
   /** @internal Its place on the parent's list. */
   _entry: Disposer | undefined = undefined;
+  /** @internal Set once the parent's disposal took the run now as a child: the parent has its report, and the run ends quietly. */
+  _reportedToParent = false;
 
   /** @internal Made by `sup.subtree()`, which then runs it. */
   constructor(
     name: string,
     options: SubtreeOptions,
     readonly _parent: SubtreeParent,
-    readonly _incarnate: (name: string) => S,
+    readonly _incarnate: () => S,
     readonly _init: (scope: S) => unknown,
   ) {
     const { restart = 'on-failure', maxRestarts, within, backoff } = options;
@@ -128,12 +130,9 @@ export class SubtreeTask<S extends SupervisorCore> extends RestartingTask<void> 
     return (this._result as Promise<void>).then(noop, noop);
   }
 
-  /** @internal Set once the parent's disposal took the run now as a child: the parent has its report, and the run ends quietly. */
-  _reportedToParent = false;
-
   /** @internal One incarnation: built by init, run until it stops; throws what made it stop. */
   async _incarnation(signal: AbortSignal): Promise<void> {
-    const scope = this._incarnate(this.name);
+    const scope = this._incarnate();
     this._current = scope;
     const stop = () => void scope._begin('shutdown', signal.reason, undefined, Infinity);
     signal.addEventListener('abort', stop, { once: true });
@@ -165,7 +164,7 @@ function noop(): void {}
 function initFailed(scope: SupervisorCore, error: unknown): void {
   const phase = scope._life.phase;
   if (phase === STOPPED) {
-    scope._log('error', `supervise: init of subtree "${scope.name}" failed after it stopped:`, error);
+    scope._log('error', `supervise: init of subtree "${scope.name}" failed after it stopped:`, loggable(error));
     return;
   }
   scope._life.keepError(error);

@@ -119,7 +119,7 @@ class Coordinator implements RestartCoordinator {
     // Refused events are not counted: the window holds the restarts that happened.
     owner._log(
       'warn',
-      `supervise: task "${task.name}" of "${owner.name}" ${failed ? 'failed' : 'returned'}; "${owner.name}" already restarted ${maxRestarts} time(s) within ${within} ms, its restart intensity (maxRestarts: ${maxRestarts}, within: ${within}); giving up`,
+      `supervise: ${task._noun} "${task.name}" of "${owner.name}" ${failed ? 'failed' : 'returned'}; "${owner.name}" already restarted ${maxRestarts} time(s) within ${within} ms, its restart intensity (maxRestarts: ${maxRestarts}, within: ${within}); giving up`,
     );
     if (failed) throw outcome;
     throw new RestartLimitError(
@@ -241,7 +241,7 @@ class RestartGroup implements PendingRestart {
     // Its abort reason or an AbortError is how a run stops; a return is fine. Anything else is an
     // error the restart caused, not one that restarts anything: logged, never lost.
     if (failed && !isAbortError(outcome) && !(task._cancelRequested() && outcome === task.signal.reason)) {
-      owner._log('error', `supervise: task "${task.name}" of "${owner.name}", stopped to restart because ${this.why}, failed:`, loggable(outcome));
+      owner._log('error', `supervise: ${task._noun} "${task.name}" of "${owner.name}", stopped to restart because ${this.why}, failed:`, loggable(outcome));
     }
     const limitError = task._limitError;
     if (limitError !== undefined && !task._cancelRequested()) {

@@ -103,6 +103,11 @@ export class RestartingTask<T = unknown> extends Task<T> {
   override get restarts(): number {
     return this._restarts;
   }
+
+  /** @internal What the log lines call it: a subtree is restarted as a task is. */
+  get _noun(): string {
+    return 'task';
+  }
 }
 
 /**
@@ -136,7 +141,7 @@ export async function runWithRestarts<T>(owner: RestartOwner, task: RestartingTa
       if (rank > maxRestarts) {
         owner._log(
           'warn',
-          `supervise: task "${task.name}" of "${owner.name}" ${failed ? 'failed' : 'returned'} again after ${maxRestarts} restart(s) within ${within} ms; giving up`,
+          `supervise: ${task._noun} "${task.name}" of "${owner.name}" ${failed ? 'failed' : 'returned'} again after ${maxRestarts} restart(s) within ${within} ms; giving up`,
         );
         if (failed) throw outcome;
         throw new RestartLimitError(`Task "${task.name}" returned ${maxRestarts + 1} times within ${within} ms (restart: 'always'); gave up restarting it`);
@@ -146,7 +151,7 @@ export async function runWithRestarts<T>(owner: RestartOwner, task: RestartingTa
         delayMs = task._policy.delay(rank);
       } catch (backoffError) {
         // The backoff function's error ends the task; the failure it was to restart is logged, not lost.
-        if (failed) owner._log('error', `supervise: task "${task.name}" of "${owner.name}" failed, and its backoff threw:`, loggable(outcome));
+        if (failed) owner._log('error', `supervise: ${task._noun} "${task.name}" of "${owner.name}" failed, and its backoff threw:`, loggable(outcome));
         throw backoffError;
       }
       const coordinator = owner._restartCoordinator();
@@ -176,7 +181,7 @@ export async function runWithRestarts<T>(owner: RestartOwner, task: RestartingTa
 
 /** @internal The warn line for a restart of `task` whose run ended: `task "x" of "app" failed (Error: …); restart 2 in 180 ms`. */
 export function restartLine(owner: RestartOwner, task: RestartingTask, failed: boolean, outcome: unknown, delayMs: number): string {
-  return `supervise: task "${task.name}" of "${owner.name}" ${failed ? `failed (${summarize(outcome)})` : 'returned'}; restart ${task._restarts + 1} in ${Math.round(delayMs)} ms`;
+  return `supervise: ${task._noun} "${task.name}" of "${owner.name}" ${failed ? `failed (${summarize(outcome)})` : 'returned'}; restart ${task._restarts + 1} in ${Math.round(delayMs)} ms`;
 }
 
 /**

@@ -116,6 +116,11 @@ export class SubtreeTask<S extends SupervisorCore> extends RestartingTask<void> 
     return this._current;
   }
 
+  /** @internal */
+  override get _noun(): string {
+    return 'subtree';
+  }
+
   /** @internal The parent's disposal reached this subtree: see `SubtreeCore`. */
   _endAsLayer(reason: unknown): SupervisorCore | PromiseLike<unknown> {
     const current = this._current;

@@ -2,11 +2,12 @@
 // and its tasks, after a failure; to its parent it is a layer at a fixed place on the list.
 import assert from 'node:assert/strict';
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { describe, it } from 'node:test';
+import net from 'node:net';
+import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Subtree, Supervisor, SupervisorClosedError, type Task, type TaskRestartMessage, channels } from '../lib/index.js';
 import { recordTimeline } from '../lib/testing.js';
-import { aborted, deferred, flush, quiet, recordUnexpected, recordingLogger } from './helpers.js';
+import { aborted, deferred, flush, killFixtures, quiet, recordUnexpected, recordingLogger, startFixture } from './helpers.js';
 
 const guard = { timeout: 60_000 };
 const unexpected = recordUnexpected();
@@ -343,7 +344,7 @@ describe('sup.subtree(): a restartable unit', guard, () => {
     await until(() => db.restarts === 1, 'a restart');
     await sup.shutdown();
     assert.ok(
-      logger.lines.some((line) => /"db".*run 1 failed.*restart 1/.test(line)),
+      logger.lines.some((line) => /subtree "db" of "supervisor" failed .*run 1 failed.*restart 1/.test(line)),
       logger.lines.join('\n'),
     );
   });
@@ -390,5 +391,48 @@ describe('subtrees under a restart strategy', guard, () => {
     assert.equal(db.restarts, 2);
     const report = await sup.shutdown();
     assert.deepEqual(report.errors, []);
+  });
+});
+
+describe('a supervising daemon under a keep-alive client, stopped by a real SIGTERM', { timeout: 120_000 }, () => {
+  after(killFixtures);
+
+  it('answers every request (a failed one with 500), keeps rebuilding, and closes every resource it opened once', async () => {
+    const daemon = startFixture('supervision-daemon');
+    await daemon.waitFor('listening ');
+    const port = Number(/listening (\d+)/.exec(daemon.stdout())?.[1]);
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+    const total = 300;
+    const count = () => received.match(/HTTP\/1\.1 \d+/g) ?? [];
+    for (let i = 0; i < total; i++) socket.write(`GET /${i % 3 === 0 ? 'fail' : 'ok'}/${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    for (let tries = 0; tries < 1_200 && count().length < total; tries++) await sleep(50);
+    const statuses = count();
+    assert.equal(statuses.length, total, 'every request answered');
+    assert.equal(statuses.filter((status) => status.endsWith('500')).length, total / 3);
+    assert.equal(statuses.filter((status) => status.endsWith('200')).length, (total * 2) / 3);
+    await daemon.waitFor('db 3 opened');
+    await daemon.waitFor('source 3 started');
+    daemon.child.kill('SIGTERM');
+    const { code, stdout, stderr } = await daemon.exited();
+    socket.destroy();
+    assert.equal(code, 0, stderr);
+    const lines = stdout.split('\n');
+    const opened = lines.filter((line) => / opened$/.test(line)).map((line) => line.replace(' opened', ''));
+    const closed = lines.filter((line) => / closed$/.test(line)).map((line) => line.replace(' closed', ''));
+    assert.deepEqual([...closed].sort(), [...opened].sort(), 'every resource opened is closed, once');
+    for (const name of ['source', 'transform', 'sink']) {
+      const started = lines.filter((line) => line.startsWith(`${name} `) && line.endsWith(' started')).length;
+      const stopped = lines.filter((line) => line.startsWith(`${name} `) && line.endsWith(' stopped')).length;
+      assert.equal(stopped, started, `every run of ${name} stopped`);
+    }
+    // The group restarts together: each source run's restart restarts transform and sink with it.
+    const runsOf = (name: string) => lines.filter((line) => line.startsWith(`${name} `) && line.endsWith(' started')).length;
+    assert.equal(runsOf('transform'), runsOf('source'));
+    assert.equal(runsOf('sink'), runsOf('source'));
+    assert.match(stderr, /subtree "db" of "daemon" failed \(Error: db 1 lost its connection\); restart 1/);
+    assert.doesNotMatch(stderr, /unhandled|uncaught/i);
   });
 });

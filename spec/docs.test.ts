@@ -104,10 +104,14 @@ function unionMembers(name: string): string[] {
 }
 
 function declarationFiles(): URL[] {
-  const index = new URL('index.d.ts', declarations);
-  const source = strip(readFileSync(index, 'utf8'));
-  const files = [index, new URL('testing.d.ts', declarations)];
-  for (const [, from] of source.matchAll(/from\s+['"](\.[^'"]+)['"]/g)) files.push(new URL(from!.replace(/\.js$/, '.d.ts'), index));
+  const files: URL[] = [];
+  // The modules the entry points re-export from, each entry point's.
+  for (const entry of ['index.d.ts', 'testing.d.ts']) {
+    const file = new URL(entry, declarations);
+    files.push(file);
+    const source = strip(readFileSync(file, 'utf8'));
+    for (const [, from] of source.matchAll(/from\s+['"](\.[^'"]+)['"]/g)) files.push(new URL(from!.replace(/\.js$/, '.d.ts'), file));
+  }
   return files.filter((file) => existsSync(file));
 }
 

@@ -69,7 +69,17 @@ export function loggable(error: unknown): unknown {
     inspect(error); // what console.error does with it: a value that survives this can be logged as is
     return error;
   } catch {
-    return unprintable(error);
+    // Several failures at once (a subtree's run), one of which cannot be printed: the others still can.
+    const errors = aggregated(error);
+    return errors === undefined ? unprintable(error) : new AggregateError(errors.map(loggable), `${errors.length} errors, not all of them printable`);
+  }
+}
+
+function aggregated(value: unknown): unknown[] | undefined {
+  try {
+    return value instanceof AggregateError && Array.isArray(value.errors) ? [...(value.errors as unknown[])] : undefined;
+  } catch {
+    return undefined; // a Proxy whose traps throw
   }
 }
 

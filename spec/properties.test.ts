@@ -233,6 +233,8 @@ class Run {
   readonly supervisors: Supervisor[] = [];
   /** The scopes whose owner read `done` as soon as they were made: their own failures are delivered there. */
   readonly collected: Supervisor[] = [];
+  /** The paths of the subtrees: what fails in one as a restart stops it is logged, as a restarting task's failure is. */
+  readonly subtrees: string[] = [];
   readonly logged: unknown[][] = [];
   /** What a faulty logger threw: each may be in a report once (a supervisor keeps its logger's first failure). */
   readonly loggerThrown = new Set<unknown>();
@@ -329,6 +331,7 @@ function build(sup: Supervisor, plan: TreePlan, run: Run, path: string): void {
       const childPlan = plan.children[childrenMade]!;
       const name = `${path}/${childrenMade}`;
       if (childPlan.kind === 'subtree') {
+        run.subtrees.push(name);
         // Each run builds the plan again on a fresh child: a failure is restarted once, then given up on.
         registered(() => sup.subtree((scope) => build(scope, childPlan, run, name), { name, maxRestarts: 1, backoff: () => 0 }));
         continue;
@@ -561,14 +564,17 @@ async function checkRun(plan: RunPlan, baseline: string, run: Run, restartedFail
   const inLog = multiplicities(loggedValues);
   // A task stopped for a sibling's restart whose run then fails is logged, as a restarted failure is, not reported.
   const memberLines = run.logged.filter((data) => typeof data[0] === 'string' && data[0].includes('stopped to restart because'));
-  const memberLogged = multiplicities(memberLines.map((data) => data[1]));
-  let unprintableMembers = memberLines.filter((data) => typeof data[1] === 'string' && data[1].includes('cannot be printed')).length;
+  const memberValues = unwrap(memberLines.map((data) => data[1]));
+  const memberLogged = multiplicities(memberValues);
+  let unprintableMembers = memberValues.filter((value) => typeof value === 'string' && value.includes('cannot be printed')).length;
   const loggerBroken = plan.loggerFault === 'error' || plan.loggerFault === 'both';
   for (const [value, { early, total, label }] of groups) {
     const inReport = inRootReport.get(value) ?? 0;
     let delivered = inReport + (toOwners.get(value) ?? 0) + (restarted.get(value) ?? 0) + (memberLogged.get(value) ?? 0);
-    if (delivered < early && label.endsWith(', restart)')) {
-      // A restarting task's value that cannot be printed is logged as a line that says so; with a broken logger, not at all.
+    const restartable = label.endsWith(', restart)') || run.subtrees.some((path) => label.startsWith(`${path} `) || label.startsWith(`${path}/`));
+    if (delivered < early && restartable) {
+      // A value from a restarting task or a subtree, logged as it stopped for a restart: one that
+      // cannot be printed is logged as a line that says so; with a broken logger, not at all.
       const missing = early - delivered;
       if (loggerBroken) delivered = early;
       else if (!printable(value) && unprintableMembers >= missing) {

@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Subtree, Supervisor, SupervisorClosedError, type Task, type TaskRestartMessage, channels } from '../lib/index.js';
 import { recordTimeline } from '../lib/testing.js';
-import { aborted, deferred, flush, killFixtures, quiet, recordUnexpected, recordingLogger, startFixture } from './helpers.js';
+import { aborted, deferred, errorWithThrowingGetters, flush, killFixtures, quiet, recordUnexpected, recordingLogger, startFixture } from './helpers.js';
 
 const guard = { timeout: 60_000 };
 const unexpected = recordUnexpected();
@@ -335,6 +335,33 @@ describe('sup.subtree(): a restartable unit', guard, () => {
     assert.equal(stopped, 1_000);
     await sup.shutdown();
     assert.equal(stopped, 2_000);
+  });
+
+  it('several failures in one run, one of them unprintable: the log still has the others, by identity', async () => {
+    const logged: unknown[][] = [];
+    const logger = { warn: () => {}, error: (...data: unknown[]) => void logged.push(data) };
+    const sup = new Supervisor({ signals: false, logger, onTaskError: 'ignore' });
+    const printable = new Error('printable');
+    const db = sup.subtree(
+      (scope) => {
+        scope.defer(() => {
+          throw errorWithThrowingGetters(['name', 'message', 'stack']);
+        });
+        scope.defer(() => {
+          throw printable;
+        });
+        scope.spawn(async () => {
+          throw new Error('the run failed');
+        });
+      },
+      { maxRestarts: 0 },
+    );
+    await Promise.resolve(db).catch(() => {});
+    const [, value] = logged.find((data) => String(data[0]).includes('failed (ignored)')) ?? [];
+    assert.ok(value instanceof AggregateError, 'an AggregateError stands in for the one that cannot be printed');
+    assert.ok(value.errors.includes(printable));
+    assert.equal(value.errors.filter((error: unknown) => typeof error === 'string' && error.includes('cannot be printed')).length, 1);
+    await sup.shutdown();
   });
 
   it('logs each restart, naming the subtree and the failure', async () => {

@@ -356,11 +356,16 @@ describe('sup.subtree(): a restartable unit', guard, () => {
       },
       { maxRestarts: 0 },
     );
-    await Promise.resolve(db).catch(() => {});
+    let original: unknown;
+    await Promise.resolve(db).catch((error: unknown) => (original = error));
     const [, value] = logged.find((data) => String(data[0]).includes('failed (ignored)')) ?? [];
-    assert.ok(value instanceof AggregateError, 'an AggregateError stands in for the one that cannot be printed');
+    // Node 20's inspect throws on the getters (an AggregateError of the others and a line stands in);
+    // later Nodes print them: either way the printable error is logged as itself.
+    assert.ok(value instanceof AggregateError);
+    assert.equal(value.errors.length, 3, "the task's failure and both disposers' errors");
     assert.ok(value.errors.includes(printable));
-    assert.equal(value.errors.filter((error: unknown) => typeof error === 'string' && error.includes('cannot be printed')).length, 1);
+    const standIns = value.errors.filter((error: unknown) => typeof error === 'string' && error.includes('cannot be printed')).length;
+    assert.equal(standIns, value === original ? 0 : 1);
     await sup.shutdown();
   });
 

@@ -17,23 +17,18 @@
 // With --write, the table replaces the section between <!-- restart:start --> and
 // <!-- restart:end --> in RESULTS.md.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { list, parseOptions } from './lib/cli.mjs';
 import { gitCommit } from './lib/provenance.mjs';
+import { median, writeSection } from './lib/results.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TASKS = 1_000;
 const RESTARTS = 6;
 const workloads = ['subtree', 'one-for-all', 'floor'];
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 if (process.argv[2] === '--measure') {
   const figures = await measure(process.argv[3]);
@@ -168,14 +163,4 @@ lines.push('<!-- restart:end -->');
 const section = lines.join('\n');
 console.log(section);
 
-if (args.write) {
-  const file = join(root, 'benchmarks/RESULTS.md');
-  const text = readFileSync(file, 'utf8');
-  const start = text.indexOf('<!-- restart:start -->');
-  const end = text.indexOf('<!-- restart:end -->');
-  const updated =
-    start >= 0 && end > start
-      ? text.slice(0, start) + section + text.slice(end + '<!-- restart:end -->'.length)
-      : text.replace('<!-- scale:end -->', `<!-- scale:end -->\n\n${section}`);
-  writeFileSync(file, updated);
-}
+if (args.write) writeSection(root, 'restart', section, 'scale');

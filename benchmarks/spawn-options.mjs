@@ -7,11 +7,12 @@
 // The candidate is the working tree's build (npm run build); the baseline is <git rev> built in a
 // temporary worktree. With --write, the table replaces the spawn-options section of RESULTS.md.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gitCommit } from './lib/provenance.mjs';
+import { median, writeSection } from './lib/results.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = Object.fromEntries(
@@ -64,12 +65,6 @@ function measure(index, adapter) {
   return JSON.parse(result.stdout.trim().split('\n').at(-1)).metrics;
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
-
 const baseline = buildRev(args.baseline);
 const candidate = snapshotWorkingTree();
 const baselineCommit = execFileSync('git', ['rev-parse', '--short', args.baseline], { cwd: root, encoding: 'utf8' }).trim();
@@ -117,14 +112,4 @@ lines.push('<!-- spawn-options:end -->');
 const section = lines.join('\n');
 console.log(section);
 
-if (args.write) {
-  const file = join(root, 'benchmarks/RESULTS.md');
-  const text = readFileSync(file, 'utf8');
-  const start = text.indexOf('<!-- spawn-options:start -->');
-  const end = text.indexOf('<!-- spawn-options:end -->');
-  const updated =
-    start >= 0 && end > start
-      ? text.slice(0, start) + section + text.slice(end + '<!-- spawn-options:end -->'.length)
-      : text.replace('<!-- drain:end -->', `<!-- drain:end -->\n\n${section}`);
-  writeFileSync(file, updated);
-}
+if (args.write) writeSection(root, 'spawn-options', section, 'drain');

@@ -1,6 +1,7 @@
 // Small pieces the specs share: a controllable promise, a logger that records, and a bounded wait.
 import { after, before } from 'node:test';
-import { type Logger, Supervisor } from '../lib/index.js';
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { type Logger, Supervisor, type TaskRestartMessage, channels } from '../lib/index.js';
 
 /**
  * Records every unhandledRejection and uncaughtException raised while the file's tests run (the
@@ -56,6 +57,18 @@ export function aborted(signal: AbortSignal): Promise<void> {
     if (signal.aborted) resolve();
     else signal.addEventListener('abort', () => resolve(), { once: true });
   });
+}
+
+/** Collects what the restart channel publishes while `body` runs. */
+export async function recordRestarts<T>(body: (restarts: TaskRestartMessage[]) => Promise<T>): Promise<T> {
+  const restarts: TaskRestartMessage[] = [];
+  const onRestart = (message: unknown) => restarts.push(message as TaskRestartMessage);
+  diagnosticsChannel.subscribe(channels.taskRestart, onRestart);
+  try {
+    return await body(restarts);
+  } finally {
+    diagnosticsChannel.unsubscribe(channels.taskRestart, onRestart);
+  }
 }
 
 /** Lets pending promise reactions run. */

@@ -20,7 +20,7 @@ import {
   run,
 } from '../lib/index.js';
 import { recordTimeline, runForTest } from '../lib/testing.js';
-import { type Deferred, aborted, deferred, quiet, recordUnexpected } from './helpers.js';
+import { type Deferred, aborted, deferred, quiet, recordRestarts, recordUnexpected } from './helpers.js';
 
 const guard = { timeout: 30_000 };
 const unexpected = recordUnexpected();
@@ -39,18 +39,6 @@ function leveledLogger(): Logger & { readonly lines: string[] } {
     (...data: unknown[]) =>
       void lines.push(`${level} ${data.map((d) => (d instanceof Error ? `${d.name}: ${d.message}` : String(d))).join(' ')}`);
   return { lines, warn: line('warn'), error: line('error') };
-}
-
-/** Collects what the restart channel publishes while `body` runs. */
-async function recordRestarts<T>(body: (restarts: TaskRestartMessage[]) => Promise<T>): Promise<T> {
-  const restarts: TaskRestartMessage[] = [];
-  const onRestart = (message: unknown) => restarts.push(message as TaskRestartMessage);
-  diagnosticsChannel.subscribe(channels.taskRestart, onRestart);
-  try {
-    return await body(restarts);
-  } finally {
-    diagnosticsChannel.unsubscribe(channels.taskRestart, onRestart);
-  }
 }
 
 /** What a run does once its signal aborts for a restart: rejects with the reason (the default), returns, throws, or first waits for a gate. */

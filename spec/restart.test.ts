@@ -1,23 +1,10 @@
 import assert from 'node:assert/strict';
-import diagnosticsChannel from 'node:diagnostics_channel';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RestartLimitError, Supervisor, type Task, type TaskRestartMessage, channels } from '../lib/index.js';
-import { aborted, deferred, quiet, recordingLogger } from './helpers.js';
+import { RestartLimitError, Supervisor, type Task } from '../lib/index.js';
+import { aborted, deferred, quiet, recordRestarts, recordingLogger } from './helpers.js';
 
 const guard = { timeout: 30_000 };
-
-/** Collects what the restart channel publishes while `body` runs. */
-async function recordRestarts<T>(body: (restarts: TaskRestartMessage[]) => Promise<T>): Promise<T> {
-  const restarts: TaskRestartMessage[] = [];
-  const onRestart = (message: unknown) => restarts.push(message as TaskRestartMessage);
-  diagnosticsChannel.subscribe(channels.taskRestart, onRestart);
-  try {
-    return await body(restarts);
-  } finally {
-    diagnosticsChannel.unsubscribe(channels.taskRestart, onRestart);
-  }
-}
 
 describe("restart: 'on-failure'", guard, () => {
   it('runs the function again with a fresh signal after each failure, on the same handle, until a run succeeds', async () => {

@@ -4,6 +4,7 @@
 // with other code exactly as they do with the native implementation.
 
 import { type DisposeMethod, alreadyDisposed, disposeSymbol, getMethod, notAnObject, notCallable } from './disposable-stack.js';
+import { ReturnsInstance, installMethods, prototypeFromConstructor } from './prototype-from-constructor.js';
 import { suppress } from './suppressed-error.js';
 
 /**
@@ -54,21 +55,8 @@ async function disposeResources(resources: unknown[]): Promise<void> {
   if (hasError) throw error;
 }
 
-/**
- * The dependency-free `AsyncDisposableStack`, always available (also where a native one exists).
- * Prefer the `AsyncDisposableStack` export of `supervise`, which is the native constructor when there
- * is one.
- *
- * @example
- * ```ts
- * import { AsyncDisposableStack } from 'supervise';   // this class on Node 20 and 22
- * const stack = new AsyncDisposableStack();
- * stack.defer(async () => console.log('second'));
- * stack.use({ async [Symbol.asyncDispose]() { console.log('first'); } });
- * await stack.disposeAsync(); // first, then second
- * ```
- */
-class AsyncDisposableStack implements globalThis.AsyncDisposableStack {
+/** The methods and the private state of AsyncDisposableStack instances; see the constructor below. */
+class AsyncDisposableStackMethods extends ReturnsInstance implements globalThis.AsyncDisposableStack {
   // [[DisposeCapability]]'s resource stack, flattened to (this value, dispose method) pairs so that a
   // resource costs two array slots rather than a record object. `undefined` is the ~disposed~ state.
   // Being a private field, it also gives the methods RequireInternalSlot's TypeError for free.
@@ -144,10 +132,10 @@ class AsyncDisposableStack implements globalThis.AsyncDisposableStack {
   }
 
   /** Moves every resource into a new stack and marks this one disposed, without disposing anything. */
-  move(): AsyncDisposableStack {
+  move(): AsyncDisposableStackMethods {
     const resources = this.#pending('move');
     // Step 4 creates the new stack from %AsyncDisposableStack% itself, never from a subclass.
-    const moved = new AsyncDisposableStack();
+    const moved = new AsyncDisposableStack() as unknown as AsyncDisposableStackMethods;
     moved.#resources = resources;
     this.#resources = undefined;
     return moved;
@@ -162,14 +150,42 @@ class AsyncDisposableStack implements globalThis.AsyncDisposableStack {
 
 // "AsyncDisposableStack.prototype [ %Symbol.asyncDispose% ]" is the very same function object as
 // `disposeAsync`, and the toStringTag is a non-writable, configurable data property.
-Object.defineProperty(AsyncDisposableStack.prototype, asyncDisposeSymbol, {
-  value: AsyncDisposableStack.prototype.disposeAsync,
+Object.defineProperty(AsyncDisposableStackMethods.prototype, asyncDisposeSymbol, {
+  value: AsyncDisposableStackMethods.prototype.disposeAsync,
   writable: true,
   configurable: true,
 });
-Object.defineProperty(AsyncDisposableStack.prototype, Symbol.toStringTag, {
+Object.defineProperty(AsyncDisposableStackMethods.prototype, Symbol.toStringTag, {
   value: 'AsyncDisposableStack',
   configurable: true,
 });
 
-export { AsyncDisposableStack as AsyncDisposableStackPonyfill };
+/**
+ * The constructor itself. It is not the class above because a class instance gets %Object.prototype%
+ * when NewTarget's "prototype" is not an object, and the spec wants %AsyncDisposableStack.prototype%
+ * (GetPrototypeFromConstructor): this one picks the prototype, then has the class above install its
+ * private state on the new object.
+ */
+class AsyncDisposableStack extends (null as unknown as new () => object) {
+  // @ts-expect-error TS2377: it returns the instance it built rather than calling super()
+  constructor() {
+    return new AsyncDisposableStackMethods(Object.create(prototypeFromConstructor(new.target, AsyncDisposableStack.prototype)));
+  }
+}
+installMethods(AsyncDisposableStack, AsyncDisposableStackMethods);
+
+/**
+ * The dependency-free `AsyncDisposableStack`, always available (also where a native one exists).
+ * Prefer the `AsyncDisposableStack` export of `supervise`, which is the native constructor when there
+ * is one.
+ *
+ * @example
+ * ```ts
+ * import { AsyncDisposableStack } from 'supervise';   // this one on Node 20 and 22
+ * const stack = new AsyncDisposableStack();
+ * stack.defer(async () => console.log('second'));
+ * stack.use({ async [Symbol.asyncDispose]() { console.log('first'); } });
+ * await stack.disposeAsync(); // first, then second
+ * ```
+ */
+export const AsyncDisposableStackPonyfill = AsyncDisposableStack as unknown as AsyncDisposableStackConstructor;

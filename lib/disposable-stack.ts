@@ -1,6 +1,7 @@
 // DisposableStack as ECMA-262 specifies it ("DisposableStack Objects", ES2026), for runtimes that lack
 // it (Node 20 and 22). lib/ponyfill.ts decides whether the native constructor or this one is exported.
 
+import { ReturnsInstance, installMethods, prototypeFromConstructor } from './prototype-from-constructor.js';
 import { suppress } from './suppressed-error.js';
 
 /**
@@ -70,20 +71,8 @@ function disposeResources(resources: unknown[]): void {
   if (hasError) throw error;
 }
 
-/**
- * The dependency-free `DisposableStack`, always available (also where a native one exists). Prefer the
- * `DisposableStack` export of `supervise`, which is the native constructor when there is one.
- *
- * @example
- * ```ts
- * import { DisposableStack } from 'supervise';   // this class on Node 20 and 22
- * const stack = new DisposableStack();
- * stack.defer(() => console.log('second'));
- * stack.adopt('handle', (h) => console.log('first', h));
- * stack.dispose(); // first handle, then second
- * ```
- */
-class DisposableStack implements globalThis.DisposableStack {
+/** The methods and the private state of DisposableStack instances; see the constructor below. */
+class DisposableStackMethods extends ReturnsInstance implements globalThis.DisposableStack {
   // [[DisposeCapability]]'s resource stack, flattened to (this value, dispose method) pairs so that a
   // resource costs two array slots rather than a record object. `undefined` is the ~disposed~ state.
   // Being a private field, it also gives every method RequireInternalSlot's TypeError for free.
@@ -134,10 +123,10 @@ class DisposableStack implements globalThis.DisposableStack {
   }
 
   /** Moves every resource into a new stack and marks this one disposed, without disposing anything. */
-  move(): DisposableStack {
+  move(): DisposableStackMethods {
     const resources = this.#pending('move');
     // Step 4 creates the new stack from %DisposableStack% itself, never from a subclass.
-    const moved = new DisposableStack();
+    const moved = new DisposableStack() as unknown as DisposableStackMethods;
     moved.#resources = resources;
     this.#resources = undefined;
     return moved;
@@ -152,11 +141,38 @@ class DisposableStack implements globalThis.DisposableStack {
 
 // "DisposableStack.prototype [ %Symbol.dispose% ]" is the very same function object as `dispose`, and
 // the toStringTag is a non-writable, configurable data property.
-Object.defineProperty(DisposableStack.prototype, disposeSymbol, {
-  value: DisposableStack.prototype.dispose,
+Object.defineProperty(DisposableStackMethods.prototype, disposeSymbol, {
+  value: DisposableStackMethods.prototype.dispose,
   writable: true,
   configurable: true,
 });
-Object.defineProperty(DisposableStack.prototype, Symbol.toStringTag, { value: 'DisposableStack', configurable: true });
+Object.defineProperty(DisposableStackMethods.prototype, Symbol.toStringTag, { value: 'DisposableStack', configurable: true });
 
-export { DisposableStack as DisposableStackPonyfill };
+/**
+ * The constructor itself. It is not the class above because a class instance gets %Object.prototype%
+ * when NewTarget's "prototype" is not an object, and the spec wants %DisposableStack.prototype%
+ * (GetPrototypeFromConstructor): this one picks the prototype, then has the class above install its
+ * private state on the new object.
+ */
+class DisposableStack extends (null as unknown as new () => object) {
+  // @ts-expect-error TS2377: it returns the instance it built rather than calling super()
+  constructor() {
+    return new DisposableStackMethods(Object.create(prototypeFromConstructor(new.target, DisposableStack.prototype)));
+  }
+}
+installMethods(DisposableStack, DisposableStackMethods);
+
+/**
+ * The dependency-free `DisposableStack`, always available (also where a native one exists). Prefer the
+ * `DisposableStack` export of `supervise`, which is the native constructor when there is one.
+ *
+ * @example
+ * ```ts
+ * import { DisposableStack } from 'supervise';   // this one on Node 20 and 22
+ * const stack = new DisposableStack();
+ * stack.defer(() => console.log('second'));
+ * stack.adopt('handle', (h) => console.log('first', h));
+ * stack.dispose(); // first handle, then second
+ * ```
+ */
+export const DisposableStackPonyfill = DisposableStack as unknown as DisposableStackConstructor;

@@ -2,6 +2,11 @@
 // it (Node 20 and 22), plus a shape test that also recognises the look-alikes other tools create.
 // lib/ponyfill.ts decides whether the native constructor or this one is exported.
 
+import { prototypeFromConstructor } from './prototype-from-constructor.js';
+
+/** The NewTarget SuppressedError hands to Error, with the prototype it chose as "prototype". */
+const prototypeCarrier = function SuppressedError() {} as unknown as (new () => object) & { prototype: object };
+
 /**
  * The constructor behind {@link SuppressedErrorPonyfill}. It is a function declaration, not a class,
  * because the spec requires `SuppressedError(...)` without `new` to work like `new SuppressedError(...)`.
@@ -9,10 +14,16 @@
 function SuppressedError(error: unknown, suppressed: unknown, message?: string): globalThis.SuppressedError {
   // Step 1: a plain call uses the active function as NewTarget.
   const newTarget = new.target ?? SuppressedError;
-  // Step 2: constructing through Error gives the instance [[ErrorData]] (so Object.prototype.toString
-  // and util.types.isNativeError see an error) and a stack. Error's handling of its argument is step 3:
-  // an own "message", after ToString, only when `message` is not undefined.
-  const instance: globalThis.SuppressedError = Reflect.construct(Error, [message], newTarget);
+  // Step 2: OrdinaryCreateFromConstructor(NewTarget, "%SuppressedError.prototype%"). Constructing
+  // through Error gives the instance [[ErrorData]] (so Object.prototype.toString and
+  // util.types.isNativeError see an error) and a stack, but Error would fall back to %Error.prototype%:
+  // so the prototype is chosen here, with one read of NewTarget's "prototype", and handed to Error
+  // through a carrier whose "prototype" nothing else can see. Error's handling of its argument is
+  // step 3: an own "message", after ToString, only when `message` is not undefined. ToString may run
+  // user code, even a nested SuppressedError() that reuses the carrier, but Error has read the
+  // carrier's "prototype" by then.
+  prototypeCarrier.prototype = prototypeFromConstructor(newTarget, SuppressedError.prototype);
+  const instance = Reflect.construct(Error, [message], prototypeCarrier) as globalThis.SuppressedError;
   // Native errors leave their constructor out of the stack trace; so do we.
   Error.captureStackTrace(instance, newTarget);
   // Steps 4-5: CreateNonEnumerableDataPropertyOrThrow.

@@ -97,7 +97,8 @@ export interface SupervisorOptions {
   /**
    * Milliseconds the whole shutdown may take: tasks, then every disposer. At the deadline,
    * pending tasks are reported as stragglers and disposal goes on without waiting.
-   * `Infinity` waits for ever. Default: 10 000.
+   * `Infinity` waits for ever. Default: 8 000, which leaves 2 s for the report and the exit inside
+   * the 10 s grace period of Docker and Cloud Run (see the README's table of hosts).
    */
   readonly shutdownTimeout?: number;
   /**
@@ -113,7 +114,7 @@ export interface SupervisorOptions {
    * deadline less this reserve at the latest, so one task that ignores its signal cannot leave
    * the resources (a database, a log exporter) no time to close. Clamped to a fifth of
    * `shutdownTimeout`; disposal also gets whatever the tasks did not use. A child keeps its own
-   * reserve inside its parent's disposal. Default: 2 000 (so 2 s of the default 10 s).
+   * reserve inside its parent's disposal. Default: 1 500 (so 1.5 s of the default 8 s).
    */
   readonly disposeReserve?: number;
   /**
@@ -257,8 +258,8 @@ export function resolveRootOptions(options: SupervisorOptions | undefined): Reso
   const signals = given.signals === undefined ? defaultSignals : given.signals === false ? [] : validateSignals(given.signals);
   return {
     name: checkName(given.name, 'supervisor'),
-    shutdownTimeout: checkTimeout(given.shutdownTimeout, 10_000),
-    disposeReserve: checkReserve(given.disposeReserve, 2_000),
+    shutdownTimeout: checkTimeout(given.shutdownTimeout, 8_000),
+    disposeReserve: checkReserve(given.disposeReserve, 1_500),
     drainDelay: checkDelay(given.drainDelay),
     signals,
     forceOnSecondSignal: secondSignal === 'force',

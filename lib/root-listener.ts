@@ -7,10 +7,14 @@
  * @module
  */
 import type { SupervisorCore } from './core.js';
+import { hostLimitWarning } from './host-limit.js';
 import { RUNNING, STOPPED } from './lifecycle.js';
 import { type MessageSubscriber, SHUTDOWN_MESSAGE, stoppedByMessage, subscribeMessages, unsubscribeMessages } from './messages.js';
 import { type SignalSubscriber, holdProcess, releaseProcess, subscribe, subscribeDump, unsubscribe, unsubscribeDump } from './signals.js';
 import { formatCutShort, formatTree, taskTree } from './task-tree.js';
+
+/** Whether a root has warned that its shutdown does not fit inside the host's stop limit. */
+let hostLimitWarned = false;
 
 /** @internal The listeners of one root supervisor, from its construction until it has stopped. */
 export class RootListener implements SignalSubscriber, MessageSubscriber {
@@ -25,6 +29,16 @@ export class RootListener implements SignalSubscriber, MessageSubscriber {
     if (signals.length > 0) {
       subscribe(this, signals);
       if (stoppedByMessage()) subscribeMessages(this);
+      if (!hostLimitWarned && sup._options.logger !== undefined) {
+        // Said at start, while there is time to fix the host's setting, rather than cut off by its
+        // SIGKILL; and once per process, by the first root that does not fit and has a logger.
+        const { name, drainDelay, shutdownTimeout } = sup._options;
+        const warning = hostLimitWarning(name, drainDelay, shutdownTimeout);
+        if (warning !== undefined) {
+          hostLimitWarned = true;
+          sup._log('warn', warning);
+        }
+      }
     }
   }
 

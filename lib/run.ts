@@ -83,7 +83,22 @@ const startAtOnce: MainStarter = (_sup, startMain) => void startMain();
  *   sup.spawn(async (signal) => { for await (const job of queue.consume({ signal })) await handle(db, job); });
  * }, { onShutdown: () => console.log('draining') });
  * ```
- * @throws TypeError or RangeError (synchronously) for a bad argument or option.
+ *
+ * A bad argument or option throws at the call, synchronously, before any promise exists: the
+ * typed error points at the line that caused it, and no supervisor, listener or task has been
+ * created. So `run(main, badOptions).catch(…)` does not see it; `await run(…)` inside a `try`
+ * does, and so does an uncaught exception at the top level of an ES module.
+ *
+ * @example
+ * ```ts
+ * import { run } from 'supervise';
+ * try {
+ *   void run(async () => {}, { shutdownTimeout: -1 }).catch(() => console.log('never reached'));
+ * } catch (error) {
+ *   console.log((error as RangeError).name); // RangeError, thrown by the call itself
+ * }
+ * ```
+ * @throws TypeError or RangeError, synchronously, for a bad argument or option.
  */
 export function run(main?: (sup: Supervisor) => unknown, options: RunOptions = {}): Promise<ShutdownReport> {
   return startRun(main, options).report;

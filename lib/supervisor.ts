@@ -241,6 +241,17 @@ export class Supervisor implements AsyncDisposable {
   }
 
   /**
+   * @internal `adopt`, but disposed after everything else on the list, whenever that was
+   * registered: what must outlast the rest of the shutdown (the health probe server, which
+   * answers until the other resources have closed).
+   */
+  _adoptLast<T>(value: T, onDispose: (value: T) => unknown): T {
+    if (this._life.phase >= DISPOSING) throw this._life.refusal(this.name, 'adopt a value');
+    this._resources.addLast(disposerForAdopt(value, onDispose).disposer);
+    return value;
+  }
+
+  /**
    * Registers a callback to run after the tasks, newest first.
    *
    * @example

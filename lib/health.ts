@@ -22,7 +22,6 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { types } from 'node:util';
 import { invalidArgType } from './errors.js';
 import { Lifecycle, RUNNING, STOPPED, type Phase } from './lifecycle.js';
 import { Supervisor } from './supervisor.js';
@@ -70,14 +69,14 @@ const methodNotAllowed = answer(405, 'method not allowed', 'allow', 'GET, HEAD')
 export type ProbeTarget = readonly Lifecycle[];
 
 /**
- * @internal Checks that `sup` is a Supervisor (by its class, never through a Proxy's traps) and
+ * @internal Checks that `sup` is a Supervisor (by its brand, never through a Proxy's traps) and
  * returns the lifecycles a probe reads, taken now: a supervisor's parent never changes, and a
  * probe then reads only the library's own objects, never a getter of the value it was given.
  */
 export function probeTarget(sup: unknown, call: string): ProbeTarget {
   const lives: Lifecycle[] = [];
   try {
-    if (!types.isProxy(sup) && sup instanceof Supervisor) {
+    if (Supervisor._is(sup)) {
       for (let next: Supervisor | undefined = sup; next !== undefined; next = next._parent) {
         const life: unknown = next._life;
         if (!(life instanceof Lifecycle)) break;
@@ -86,7 +85,7 @@ export function probeTarget(sup: unknown, call: string): ProbeTarget {
       }
     }
   } catch {
-    // An object whose prototype chain or fields throw: not a Supervisor, said below.
+    // A supervisor whose fields were redefined to throw: not one this library can read, said below.
   }
   throw invalidArgType(call, 'a Supervisor', sup);
 }

@@ -406,6 +406,15 @@ export class Supervisor implements AsyncDisposable {
     if (errors.length > 1) throw new AggregateError(errors, `${errors.length} errors during shutdown of supervisor "${this.name}"`);
   }
 
+  /**
+   * @internal Whether `value` is a Supervisor this class constructed: a brand check, which a
+   * Proxy of one, an object made from the prototype or a look-alike fails, and which runs no
+   * trap or getter of `value`.
+   */
+  static _is(value: unknown): value is Supervisor {
+    return typeof value === 'object' && value !== null && #children in value;
+  }
+
   /** @internal Starts the shutdown once; every later call gets the same `done`. */
   _begin(cause: ShutdownCause, reason: unknown, signal: NodeJS.Signals | undefined, deadlineAt: number, budget?: PrintBudget): Promise<ShutdownReport> {
     if (this._life.phase === RUNNING) void shutdownSequence(this, cause, reason, signal, deadlineAt, budget).then((report) => this._life.finish(report));

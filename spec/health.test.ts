@@ -459,6 +459,13 @@ describe('serveHealth', guard, () => {
       fake,
       throwing,
       { _life: {}, state: 'running' },
+      // A real supervisor whose internals were redefined: refused too, never read through at a probe.
+      Object.defineProperty(quiet(), '_life', {
+        get() {
+          throw new Error('getter');
+        },
+      }),
+      Object.defineProperty(quiet(), '_life', { value: { phase: 0 } }),
     ];
     for (const value of hostile) {
       for (const make of [readinessHandler, livenessHandler]) {

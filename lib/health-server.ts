@@ -127,7 +127,7 @@ export function serveHealth(sup: Supervisor, options: HealthServerOptions): Prom
   const target = probeTarget(sup, 'serveHealth(sup)');
   const checked = checkOptions(options);
   const probes = new Probes();
-  sup._adoptLast(probes, closeHealthServer);
+  sup._adoptLast(probes, closeHealthServer, 'serve health probes');
   probes.started = start(sup, probes, target, checked);
   // The disposer waits for the start however it ends; the caller gets its rejection.
   probes.started.catch(() => {});

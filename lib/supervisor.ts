@@ -245,8 +245,8 @@ export class Supervisor implements AsyncDisposable {
    * registered: what must outlast the rest of the shutdown (the health probe server, which
    * answers until the other resources have closed).
    */
-  _adoptLast<T>(value: T, onDispose: (value: T) => unknown): T {
-    if (this._life.phase >= DISPOSING) throw this._life.refusal(this.name, 'adopt a value');
+  _adoptLast<T>(value: T, onDispose: (value: T) => unknown, what: string): T {
+    if (this._life.phase >= DISPOSING) throw this._life.refusal(this.name, what);
     this._resources.addLast(disposerForAdopt(value, onDispose).disposer);
     return value;
   }

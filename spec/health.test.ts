@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { Supervisor, type SupervisorClosedError, closeServer, livenessHandler, readinessHandler, serveHealth } from '../lib/index.js';
 import { runForTest, simulateSignal } from '../lib/testing.js';
-import { deferred, killFixtures, quiet, recordUnexpected, startFixture } from './helpers.js';
+import { deferred, killFixtures, quiet, recordUnexpected, recordingLogger, startFixture } from './helpers.js';
 
 after(killFixtures);
 const unexpected = recordUnexpected();
@@ -360,6 +360,16 @@ describe('serveHealth', guard, () => {
     assert.match(outcome, /^(listened, then closed: false|refused: SupervisorClosedError)$/);
   });
 
+  it('an error of its listening socket after the start is logged, not thrown', async () => {
+    const logger = recordingLogger();
+    const sup = quiet({ name: 'daemon', logger });
+    const health = await serveHealth(sup, { port: 0, host: '127.0.0.1' });
+    health.server.emit('error', Object.assign(new Error('accept failed'), { code: 'EMFILE' }));
+    assert.deepEqual(logger.lines, ['supervise: "daemon" health server: Error: accept failed']);
+    assert.equal(await answer(health.port, '/livez'), '200 alive');
+    assert.equal((await sup.shutdown()).exitCode, 0);
+  });
+
   it('10 000 concurrent probes on keep-alive connections through a shutdown: each is answered 200 or 503, or refused once it closed; nothing is left behind', async () => {
     const sup = quiet({ shutdownTimeout: 60_000 });
     const health = await serveHealth(sup, { port: 0, host: '127.0.0.1' });
@@ -538,7 +548,11 @@ describe('serveHealth', guard, () => {
     assert.throws(() => serveHealth(sup, hostileOptions), { message: 'hostile option' });
     assert.equal(sup.tasks().tasks.length, 0);
     await sup.shutdown();
-    assert.throws(() => serveHealth(sup, { port: 0 }), { name: 'SupervisorClosedError', code: 'ERR_SUPERVISOR_CLOSED' });
+    assert.throws(() => serveHealth(sup, { port: 0 }), {
+      name: 'SupervisorClosedError',
+      code: 'ERR_SUPERVISOR_CLOSED',
+      message: /^Cannot serve health probes: supervisor "supervisor" is stopped/,
+    });
     // Handlers for a stopped supervisor are allowed: they answer 503.
     assert.equal(typeof readinessHandler(sup), 'function');
   });

@@ -140,10 +140,10 @@ function watch(server: unknown, idleGrace: number): void {
 }
 
 /**
- * `server.close()` without what Node's HTTP servers add to it (closing every idle connection
- * at once): it stops accepting, and resolves once the last connection has closed.
+ * @internal `server.close()` without what Node's HTTP servers add to it (closing every idle
+ * connection at once): it stops accepting, and resolves once the last connection has closed.
  */
-function stopAccepting(server: NetServer): Promise<void> {
+export function stopAccepting(server: NetServer): Promise<void> {
   return new Promise((resolve) => {
     const own = Object.getOwnPropertyDescriptor(server, 'closeIdleConnections');
     const http = typeof (server as { closeIdleConnections?: unknown }).closeIdleConnections === 'function';

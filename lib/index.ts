@@ -25,6 +25,8 @@ export { stopWorker, type StopWorkerOptions } from './worker.js';
 export { closePool, type ClosablePool, type ClosePoolOptions } from './pool.js';
 export { stopCluster, type StopClusterOptions } from './cluster.js';
 export { shutdownOnMessage, type MessageSource } from './shutdown-on-message.js';
+export { readinessHandler, livenessHandler, type HealthHandler } from './health.js';
+export { serveHealth, type HealthServer, type HealthServerOptions } from './health-server.js';
 export { SHUTDOWN_MESSAGE } from './messages.js';
 export type { GracePeriodOptions } from './graceful.js';
 export { AsyncDisposableStack, DisposableStack, SuppressedError, isSuppressedError } from './ponyfill.js';

@@ -74,6 +74,11 @@ export class DisposerList {
     this.#list.push(disposer);
   }
 
+  /** Adds `disposer` under every other entry, those added later included: it is taken last. */
+  addLast(disposer: Disposer): void {
+    this.#list.unshift(disposer);
+  }
+
   /** The newest disposer still listed, taken off the list; undefined when none is left. */
   take(): Disposer | undefined {
     for (let disposer = this.#list.pop(); disposer !== undefined; disposer = this.#list.pop()) {

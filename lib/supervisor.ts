@@ -241,6 +241,17 @@ export class Supervisor implements AsyncDisposable {
   }
 
   /**
+   * @internal `adopt`, but disposed after everything else on the list, whenever that was
+   * registered: what must outlast the rest of the shutdown (the health probe server, which
+   * answers until the other resources have closed).
+   */
+  _adoptLast<T>(value: T, onDispose: (value: T) => unknown, what: string): T {
+    if (this._life.phase >= DISPOSING) throw this._life.refusal(this.name, what);
+    this._resources.addLast(disposerForAdopt(value, onDispose).disposer);
+    return value;
+  }
+
+  /**
    * Registers a callback to run after the tasks, newest first.
    *
    * @example
@@ -393,6 +404,15 @@ export class Supervisor implements AsyncDisposable {
     const errors = this._life.undelivered(report.errors);
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, `${errors.length} errors during shutdown of supervisor "${this.name}"`);
+  }
+
+  /**
+   * @internal Whether `value` is a Supervisor this class constructed: a brand check, which a
+   * Proxy of one, an object made from the prototype or a look-alike fails, and which runs no
+   * trap or getter of `value`.
+   */
+  static _is(value: unknown): value is Supervisor {
+    return typeof value === 'object' && value !== null && #children in value;
   }
 
   /** @internal Starts the shutdown once; every later call gets the same `done`. */

@@ -237,6 +237,8 @@ describe('docs/API.md', () => {
       'RunForTestOptions',
       'Timeline',
       'TimelineEvent',
+      'HealthServerOptions',
+      'HealthServer',
     ];
     // The adapters' option types with fields of their own (the others only extend GracePeriodOptions).
     const adapterInterfaces = ['GracePeriodOptions', 'StopChildProcessOptions', 'StopWorkerOptions', 'ClosablePool', 'MessageSource'];

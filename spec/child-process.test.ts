@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Supervisor, stopChildProcess } from '../lib/index.js';
-import { killFixtures, killPidsAndGroups, pidExists, recordingLogger, startFixture } from './helpers.js';
+import { killFixtures, killPidsAndGroups, pidExists, recordingLogger, startFixture, sendSignal } from './helpers.js';
 
 const childFile = fileURLToPath(new URL('./fixtures/cp-child.js', import.meta.url));
 
@@ -231,7 +231,7 @@ describe('stopChildProcess', serial, () => {
 
   it('an already-exited child resolves at once, and so does one that never started', async () => {
     const started = await startChild({});
-    started.child.kill('SIGTERM');
+    sendSignal(started.child, 'SIGTERM');
     await once(started.child, 'exit');
     const sentAt = performance.now();
     await stopChildProcess(started.child, { timeout: 60_000 });
@@ -300,7 +300,7 @@ describe('a daemon that owns child processes, in the process table', serial, () 
     const [cooperative, stubborn] = /children (\d+) (\d+)/.exec(daemon.stdout())!.slice(1).map(Number) as [number, number];
     started.add(cooperative).add(stubborn);
     assert.ok(exists(cooperative) && exists(stubborn));
-    daemon.child.kill('SIGTERM');
+    sendSignal(daemon.child, 'SIGTERM');
     const { code, stdout, stderr } = await daemon.exited();
     assert.equal(code, 124, stderr);
     const lines = stdout.trim().split('\n');

@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Supervisor, closeServer } from '../lib/index.js';
 import { simulateSignal } from '../lib/testing.js';
-import { type Fixture, killFixtures, startFixture } from './helpers.js';
+import { type Fixture, killFixtures, startFixture, sendSignal, needs } from './helpers.js';
 
 after(killFixtures);
 
@@ -334,7 +334,7 @@ describe('closeServer, in this process', guard, () => {
     assert.equal(typeof closeServer.with({ timeout: Infinity, idleGrace: Infinity }), 'function');
   });
 
-  it('an idle connection stays open for its grace: a request sent then is served, with Connection: close', async () => {
+  it('an idle connection stays open for its grace: a request sent then is served, with Connection: close', { skip: needs('httpCloseGrace') }, async () => {
     const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 10_000 });
     const server = sup.adopt(
       http.createServer((_req, res) => res.end('ok')),
@@ -409,7 +409,9 @@ describe('closeServer, in this process', guard, () => {
     }
   });
 
-  it('reports what it did at the deadline on a server it never watched: a net server whose connection it cannot destroy', async () => {
+  it('reports what it did at the deadline on a server it never watched: a net server whose connection it cannot destroy', {
+    skip: needs('netConnectionsAfterClose'),
+  }, async () => {
     const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 5_000 });
     const server = net.createServer(() => {});
     const port = await listen(server);
@@ -535,7 +537,7 @@ describe('closeServer under real load, in a child process', guard, () => {
     for (let i = 0; i < 4; i++) trackInFlight(get(port, `/slow?ms=${100 + i * 50}`, agent));
     await sleep(20);
     inFlightAtSignal = inFlight + inFlightAtSignalOutcomes.length;
-    daemon.child.kill('SIGTERM');
+    sendSignal(daemon.child, 'SIGTERM');
     await sleep(150);
     const readiness = await get(port, '/ready', false); // a new connection, as a kubelet probe makes
     const duringDrain = await get(port, '/', false);
@@ -574,7 +576,7 @@ describe('closeServer under real load, in a child process', guard, () => {
     const hanging = get(port, '/hang', false);
     await sleep(100);
     const sentAt = performance.now();
-    daemon.child.kill('SIGTERM');
+    sendSignal(daemon.child, 'SIGTERM');
     const { code, stderr } = await daemon.exited();
     assert.equal(code, 124, stderr);
     assert.ok(performance.now() - sentAt < 15_000);

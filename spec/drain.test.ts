@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { type Fixture, killFixtures, startFixture } from './helpers.js';
+import { type Fixture, killFixtures, startFixture, sendSignal, needs } from './helpers.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Http1LoadCounts, type Http2LoadCounts, type LoadRun, startHttp1Load, startHttp2Load } from './load-clients.js';
 
@@ -59,7 +59,7 @@ async function http1Shutdown(env: Record<string, string>, tls: boolean): Promise
     await load.stop(0);
     throw error;
   }
-  server.child.kill('SIGTERM');
+  sendSignal(server.child, 'SIGTERM');
   const { code, stdout, stderr } = await server.exited(60_000);
   const counts = await load.stop(2_000);
   assert.equal(code, 0, stderr);
@@ -67,7 +67,7 @@ async function http1Shutdown(env: Record<string, string>, tls: boolean): Promise
   return counts;
 }
 
-describe('HTTP/1.1 keep-alive: a SIGTERM under load loses no request', guard, () => {
+describe('HTTP/1.1 keep-alive: a SIGTERM under load loses no request', { ...guard, skip: needs('httpCloseGrace') }, () => {
   const cases: Http1Case[] = [
     { title: 'http, drainDelay 0, synchronous handler', env: { HANDLER: 'sync' } },
     { title: 'http, drainDelay 0, async handler (50 ms)', env: { HANDLER: 'slow' } },
@@ -106,7 +106,7 @@ describe('HTTP/2: the GOAWAY drops no stream the server accepted', guard, () => 
         const { server, port } = await startServer(env);
         const load = startHttp2Load({ port, sessions: 16, streamsPerSession: 10, ...(tls ? { tls: { ca } } : {}) });
         await load.answeredAtLeast(500);
-        server.child.kill('SIGTERM');
+        sendSignal(server.child, 'SIGTERM');
         const { code, stdout, stderr } = await server.exited(60_000);
         const counts = await load.stop(2_000);
         assert.equal(code, 0, stderr);
@@ -124,7 +124,7 @@ describe('HTTP/2: the GOAWAY drops no stream the server accepted', guard, () => 
   }
 });
 
-describe('node:cluster rolling reload (what PM2 reload does) loses no request', guard, () => {
+describe('node:cluster rolling reload (what PM2 reload does) loses no request', { ...guard, skip: needs('httpCloseGrace') }, () => {
   it(`3 reloads of 2 workers under ${connections} keep-alive connections, 0 lost`, async () => {
     const primary = startFixture('drain-cluster', { WORKERS: '2' });
     await primary.waitFor('listening ');
@@ -134,13 +134,13 @@ describe('node:cluster rolling reload (what PM2 reload does) loses no request', 
     try {
       await everyConnectionAnswered(load);
       for (let reload = 1; reload <= 3; reload++) {
-        primary.child.kill('SIGHUP');
+        sendSignal(primary.child, 'SIGHUP');
         await primary.waitFor(`reloaded ${reload}`, 60_000);
       }
     } finally {
       counts = await load.stop(2_000);
     }
-    primary.child.kill('SIGTERM');
+    sendSignal(primary.child, 'SIGTERM');
     const { code, stdout, stderr } = await primary.exited(60_000);
     console.log(
       `cluster reload: ${counts.answered} answered, ${counts.closeResponses} close, ${counts.lost} lost, ${counts.resetBeforeFirst} reset before first`,

@@ -8,7 +8,7 @@ import { Supervisor } from '../lib/index.js';
 import { PrintBudget, groupByName } from '../lib/print-budget.js';
 import { formatTree } from '../lib/task-tree.js';
 import { runForTest, simulateSignal } from '../lib/testing.js';
-import { killFixtures, recordingLogger, startProgram } from './helpers.js';
+import { killFixtures, recordingLogger, startProgram, sendSignal } from './helpers.js';
 
 after(killFixtures);
 
@@ -88,7 +88,7 @@ describe('the stuck-task log of one shutdown is bounded, the report complete', {
   it('under run(), a child process with 100 000 stuck tasks exits 124 with a bounded log, the summary saying how many were left out', async () => {
     const fixture = startProgram(new URL('./fixtures/stuck-daemon.js', import.meta.url), { TASKS: '100000', CHILDREN: '50' });
     await fixture.waitFor('ready\n', 60_000);
-    fixture.child.kill('SIGTERM');
+    sendSignal(fixture.child, 'SIGTERM');
     const { code, signal, stderr } = await fixture.exited(90_000);
     assert.equal(signal, null);
     assert.equal(code, 124, stderr);

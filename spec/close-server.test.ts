@@ -504,7 +504,7 @@ async function rawConnection(port: number): Promise<RawConnection> {
   };
 }
 
-describe('closeServer under real load, in a child process', guard, () => {
+describe('closeServer under real load, in a child process', { ...guard, skip: needs('posixSignals') }, () => {
   async function startDaemon(env: Record<string, string>): Promise<{ daemon: Fixture; port: number }> {
     const daemon = startFixture('http-daemon', env);
     await daemon.waitFor('listening ');

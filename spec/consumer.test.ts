@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { sendSignal } from './helpers.js';
+import { sendSignal, needs } from './helpers.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const major = Number(process.versions.node.split('.')[0]);
@@ -197,7 +197,7 @@ console.log(JSON.stringify({ resolved: import.meta.resolve('supervise/testing'),
     assert.equal(out.exitCode, 0);
   });
 
-  it('ESM: a run() daemon stops in order on SIGTERM and exits 0', async () => {
+  it('ESM: a run() daemon stops in order on SIGTERM and exits 0', { skip: needs('posixSignals') }, async () => {
     writeFileSync(
       join(app, 'daemon.mjs'),
       `import { run } from 'supervise';

@@ -67,7 +67,7 @@ async function http1Shutdown(env: Record<string, string>, tls: boolean): Promise
   return counts;
 }
 
-describe('HTTP/1.1 keep-alive: a SIGTERM under load loses no request', { ...guard, skip: needs('httpCloseGrace') }, () => {
+describe('HTTP/1.1 keep-alive: a SIGTERM under load loses no request', { ...guard, skip: needs('posixSignals', 'httpCloseGrace') }, () => {
   const cases: Http1Case[] = [
     { title: 'http, drainDelay 0, synchronous handler', env: { HANDLER: 'sync' } },
     { title: 'http, drainDelay 0, async handler (50 ms)', env: { HANDLER: 'slow' } },
@@ -93,7 +93,7 @@ describe('HTTP/1.1 keep-alive: a SIGTERM under load loses no request', { ...guar
   }
 });
 
-describe('HTTP/2: the GOAWAY drops no stream the server accepted', guard, () => {
+describe('HTTP/2: the GOAWAY drops no stream the server accepted', { ...guard, skip: needs('posixSignals') }, () => {
   const cases: { title: string; env: Record<string, string>; tls: boolean }[] = [
     { title: 'h2c, async handler (50 ms)', env: { PROTOCOL: 'h2c', HANDLER: 'slow' }, tls: false },
     { title: 'h2c, synchronous handler', env: { PROTOCOL: 'h2c', HANDLER: 'sync' }, tls: false },
@@ -124,7 +124,7 @@ describe('HTTP/2: the GOAWAY drops no stream the server accepted', guard, () => 
   }
 });
 
-describe('node:cluster rolling reload (what PM2 reload does) loses no request', { ...guard, skip: needs('httpCloseGrace') }, () => {
+describe('node:cluster rolling reload (what PM2 reload does) loses no request', { ...guard, skip: needs('posixSignals', 'httpCloseGrace') }, () => {
   it(`3 reloads of 2 workers under ${connections} keep-alive connections, 0 lost`, async () => {
     const primary = startFixture('drain-cluster', { WORKERS: '2' });
     await primary.waitFor('listening ');

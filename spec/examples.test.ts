@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import http from 'node:http';
-import { killFixtures, startProgram, sendSignal } from './helpers.js';
+import { killFixtures, startProgram, sendSignal, needs } from './helpers.js';
 
 /** One GET on a fresh connection: status, body and the Connection header. */
 function fetchText(port: number, path: string): Promise<{ status: number; body: string; connection: string }> {
@@ -24,7 +24,7 @@ const root = new URL('../../', import.meta.url);
 const built = new URL('../examples/', import.meta.url);
 const guard = { timeout: 120_000, concurrency: false };
 
-describe('examples', guard, () => {
+describe('examples', { ...guard, skip: needs('posixSignals') }, () => {
   it('the README example is examples/readme.ts, word for word', () => {
     const readme = readFileSync(new URL('README.md', root), 'utf8');
     const example = readFileSync(new URL('examples/readme.ts', root), 'utf8');
@@ -84,7 +84,7 @@ describe('examples', guard, () => {
   });
 });
 
-describe('examples/run', guard, () => {
+describe('examples/run', { ...guard, skip: needs('posixSignals') }, () => {
   it('stops on SIGTERM: onShutdown, then the worker, then the queue; exit 0', async () => {
     const program = startProgram(new URL('run.js', built));
     await program.waitFor('worker: finished job a');
@@ -114,7 +114,7 @@ describe('examples/run', guard, () => {
   });
 });
 
-describe('examples/diagnostics', guard, () => {
+describe('examples/diagnostics', { ...guard, skip: needs('posixSignals') }, () => {
   it('logs every supervise event as a JSON line: restarts, then the shutdown phases in order', async () => {
     const program = startProgram(new URL('diagnostics.js', built));
     for (let waited = 0; !program.stderr().includes('consumer: connected'); waited += 20) {

@@ -5,7 +5,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { SHUTDOWN_MESSAGE, Supervisor, shutdownOnMessage } from '../lib/index.js';
-import { aborted, recordingLogger, sendSignal, needs } from './helpers.js';
+import { aborted, recordingLogger, sendSignal, needs, messageListenerCounter } from './helpers.js';
 
 const appFile = fileURLToPath(new URL('./fixtures/ipc-app.js', import.meta.url));
 
@@ -70,7 +70,7 @@ function lines(stdout: string): string[] {
   return stdout.trim().split('\n');
 }
 
-describe("PM2's 'shutdown' message, in a forked process", { timeout: 120_000, concurrency: false }, () => {
+describe("PM2's 'shutdown' message, in a forked process", { timeout: 120_000, concurrency: false, skip: needs('posixSignals') }, () => {
   for (const form of ['run', 'supervisor'] as const) {
     it(`with pm_id set, 'shutdown' on the IPC channel starts a graceful shutdown (cause 'message', exit 0) — ${form === 'run' ? 'run()' : 'a root Supervisor'}`, async () => {
       const app = await forkApp({ pm_id: '0', FORM: form });
@@ -163,10 +163,9 @@ describe('shutdownOnMessage, in this process', { timeout: 30_000 }, () => {
     await sup.shutdown();
   });
 
-  it("'shutdown' on a MessagePort starts a graceful shutdown with cause 'message'; other messages are ignored", {
-    skip: needs('messagePortListenerCount'),
-  }, async () => {
+  it("'shutdown' on a MessagePort starts a graceful shutdown with cause 'message'; other messages are ignored", async () => {
     const { port1, port2 } = new MessageChannel();
+    const messageListeners = messageListenerCounter(port2);
     try {
       const logger = recordingLogger();
       const sup = new Supervisor({ signals: false, logger, name: 'ported' });
@@ -176,7 +175,7 @@ describe('shutdownOnMessage, in this process', { timeout: 30_000 }, () => {
         log.push(`task aborted: ${(signal.reason as Error).message}`);
       });
       shutdownOnMessage(sup, port2);
-      assert.equal(port2.listenerCount('message'), 1);
+      assert.equal(messageListeners(), 1);
       await deliver(port1, port2, 'hello', 'SHUTDOWN', { type: 'shutdown' }, ['shutdown'], null, 42);
       assert.equal(sup.state, 'running', 'other messages are ignored');
       port1.postMessage('shutdown');
@@ -186,14 +185,15 @@ describe('shutdownOnMessage, in this process', { timeout: 30_000 }, () => {
       assert.equal(report.cancelled, 1);
       assert.deepEqual(log, [`task aborted: Supervisor "ported" is shutting down: received a 'shutdown' message`]);
       assert.deepEqual(logger.lines, [`supervise: received a 'shutdown' message, shutting down "ported"`]);
-      assert.equal(port2.listenerCount('message'), 0, 'the listener is removed once the supervisor has stopped');
+      assert.equal(messageListeners(), 0, 'the listener is removed once the supervisor has stopped');
     } finally {
       port1.close();
     }
   });
 
-  it("a second 'shutdown' during the shutdown changes nothing", { skip: needs('messagePortListenerCount') }, async () => {
+  it("a second 'shutdown' during the shutdown changes nothing", async () => {
     const { port1, port2 } = new MessageChannel();
+    const messageListeners = messageListenerCounter(port2);
     try {
       const logger = recordingLogger();
       const sup = new Supervisor({ signals: false, logger });
@@ -208,21 +208,22 @@ describe('shutdownOnMessage, in this process', { timeout: 30_000 }, () => {
       assert.equal(report.cause, 'message');
       assert.equal(logger.lines.length, 1, 'one shutdown, logged once');
       stop(); // already removed: a no-op
-      assert.equal(port2.listenerCount('message'), 0);
+      assert.equal(messageListeners(), 0);
     } finally {
       port1.close();
     }
   });
 
-  it('the returned function removes the listener sooner; calling it again is harmless', { skip: needs('messagePortListenerCount') }, async () => {
+  it('the returned function removes the listener sooner; calling it again is harmless', async () => {
     const { port1, port2 } = new MessageChannel();
+    const messageListeners = messageListenerCounter(port2);
     try {
       const sup = new Supervisor({ signals: false, logger: false });
       const stop = shutdownOnMessage(sup, port2);
-      assert.equal(port2.listenerCount('message'), 1);
+      assert.equal(messageListeners(), 1);
       stop();
       stop();
-      assert.equal(port2.listenerCount('message'), 0);
+      assert.equal(messageListeners(), 0);
       await deliver(port1, port2, 'shutdown');
       assert.equal(sup.state, 'running', 'no longer listening');
       const report = await sup.shutdown();
@@ -232,16 +233,15 @@ describe('shutdownOnMessage, in this process', { timeout: 30_000 }, () => {
     }
   });
 
-  it('a supervisor already stopped: the listener is removed at once, and a late message does nothing', {
-    skip: needs('messagePortListenerCount'),
-  }, async () => {
+  it('a supervisor already stopped: the listener is removed at once, and a late message does nothing', async () => {
     const { port1, port2 } = new MessageChannel();
+    const messageListeners = messageListenerCounter(port2);
     try {
       const sup = new Supervisor({ signals: false, logger: false });
       await sup.shutdown();
       shutdownOnMessage(sup, port2);
       await deliver(port1, port2, 'shutdown');
-      assert.equal(port2.listenerCount('message'), 0);
+      assert.equal(messageListeners(), 0);
       assert.equal(sup.state, 'stopped');
     } finally {
       port1.close();

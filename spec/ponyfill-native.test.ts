@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { before, describe, it } from 'node:test';
 import { AsyncDisposableStackPonyfill, DisposableStackPonyfill, SuppressedErrorPonyfill } from '../lib/ponyfill.js';
 import { type Observation, nativeImplementation, runScenarios, scenarios } from './fixtures/erm-scenarios.js';
+import { needs } from './helpers.js';
 import { runtime } from './helpers.js';
 
 const scenarioScript = fileURLToPath(new URL('./fixtures/erm-scenarios.js', import.meta.url));
@@ -34,7 +35,7 @@ async function runOnNode24(): Promise<Record<string, Observation>> {
   return JSON.parse(stdout) as Record<string, Observation>;
 }
 
-const skip = !canGetNode24 && 'no Node 24 binary for this platform (set SUPERVISE_NODE24)';
+const skip = needs('v8Errors') || (!canGetNode24 && 'no Node 24 binary for this platform (set SUPERVISE_NODE24)');
 
 describe('ponyfill against native explicit resource management', { skip }, () => {
   let expected: Record<string, Observation> = {};

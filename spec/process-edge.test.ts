@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Supervisor } from '../lib/index.js';
 import { runForTest, simulateSignal } from '../lib/testing.js';
-import { killFixtures, recordingLogger, startFixture, sendSignal, printedError } from './helpers.js';
+import { killFixtures, recordingLogger, startFixture, sendSignal, printedError, needs } from './helpers.js';
 
 after(killFixtures);
 
@@ -16,7 +16,7 @@ async function daemon(scenario: string) {
   return fixture;
 }
 
-describe('the process edge, in a real child process', { timeout: 180_000, concurrency: false }, () => {
+describe('the process edge, in a real child process', { timeout: 180_000, concurrency: false, skip: needs('posixSignals') }, () => {
   it('stderr piped to a reader that has gone: no livelock; a graceful shutdown, said on stdout, exit 1', async () => {
     const fixture = startFixture('edge-daemon', { SCENARIO: 'broken-stderr' });
     fixture.child.stderr!.destroy(); // the reader goes: the daemon's next write to stderr fails with EPIPE

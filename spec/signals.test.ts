@@ -14,7 +14,7 @@ function added(signal: NodeJS.Signals, before: Function[]): number {
   return process.listeners(signal).filter((listener) => !before.includes(listener)).length;
 }
 
-describe('signals, in this process', guard, () => {
+describe('signals, in this process', { ...guard, skip: needs('posixSignals') }, () => {
   it('share one process listener per signal across every listening root, removed after the last stops', async () => {
     const beforeInt = process.listeners('SIGINT');
     const beforeTerm = process.listeners('SIGTERM');
@@ -125,7 +125,7 @@ describe('signals, in this process', guard, () => {
   });
 });
 
-describe('signals, in a real daemon', { ...guard, concurrency: false }, () => {
+describe('signals, in a real daemon', { ...guard, concurrency: false, skip: needs('posixSignals') }, () => {
   for (const [signal, code] of [
     ['SIGINT', 0],
     ['SIGTERM', 0],

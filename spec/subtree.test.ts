@@ -18,6 +18,7 @@ import {
   recordingLogger,
   startFixture,
   sendSignal,
+  needs,
 } from './helpers.js';
 
 const guard = { timeout: 60_000 };
@@ -437,7 +438,7 @@ describe('subtrees under a restart strategy', guard, () => {
   });
 });
 
-describe('a supervising daemon under a keep-alive client, stopped by a real SIGTERM', { timeout: 120_000 }, () => {
+describe('a supervising daemon under a keep-alive client, stopped by a real SIGTERM', { timeout: 120_000, skip: needs('posixSignals') }, () => {
   after(killFixtures);
 
   it('answers every request (a failed one with 500), keeps rebuilding, and closes every resource it opened once', async () => {

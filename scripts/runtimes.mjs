@@ -153,9 +153,8 @@ try {
       summaries.push({ name, skipped: true });
       continue;
     }
-    const version = execFileSync(binary, ['--version'], { encoding: 'utf8' })
-      .split('\n')[0]
-      .replace(/^deno /, '');
+    // "1.4.5" from bun, "deno 2.9.6 (stable, release, …)" and more lines from deno
+    const version = execFileSync(binary, ['--version'], { encoding: 'utf8' }).replace(/^deno /, '').split(/\s/)[0];
     console.log(`\n=== runtimes: ${name} ${version}: ${files.length} files`);
     const started = performance.now();
     const results = [];

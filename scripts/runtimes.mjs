@@ -154,7 +154,9 @@ try {
       continue;
     }
     // "1.4.5" from bun, "deno 2.9.6 (stable, release, …)" and more lines from deno
-    const version = execFileSync(binary, ['--version'], { encoding: 'utf8' }).replace(/^deno /, '').split(/\s/)[0];
+    const version = execFileSync(binary, ['--version'], { encoding: 'utf8' })
+      .replace(/^deno /, '')
+      .split(/\s/)[0];
     console.log(`\n=== runtimes: ${name} ${version}: ${files.length} files`);
     const started = performance.now();
     const results = [];

@@ -10,7 +10,10 @@
 // `bun test` and Deno with `deno test -A`, the runners that execute `node:test` files (a plain
 // `bun file.js` refuses `describe`, a plain `deno run` registers the tests and runs none). What a
 // runtime lacks is skipped inside the specs, with a reason, through spec/helpers.ts's `needs`. The
-// fixtures the specs start run under the same runtime (spec/helpers.ts's `runtimeArgv`).
+// fixtures the specs start with `spawn(process.execPath, [file])` run under the same runtime: Bun
+// takes a script as Node does, and Deno's child_process turns that call into `deno run -A
+// --unstable-bare-node-builtins --unstable-detect-cjs file` itself, so no argv prefix is needed.
+// The property tests run a quarter of their random cases (FC_RUNS=50, unless set).
 //
 // Binaries come from npm through scripts/ensure-runtime.mjs; on a platform without them the runtime
 // is skipped with one line, never failed. Prints one line per file and a summary per runtime, and
@@ -112,7 +115,9 @@ function parseDenoTap(output) {
 function runFile(name, binary, file) {
   return new Promise((resolvePromise) => {
     const started = performance.now();
-    const env = { ...process.env, NO_COLOR: '1' };
+    // The property tests (properties, restart-strategy) take FC_RUNS random cases: a quarter of
+    // their default (200 and 150) here, as Node runs them in full; a value given is kept.
+    const env = { FC_RUNS: '50', ...process.env, NO_COLOR: '1' };
     delete env.NODE_V8_COVERAGE;
     delete env.FORCE_COLOR;
     // Its own process group, so a hung file can be killed with everything it started.

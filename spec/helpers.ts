@@ -56,6 +56,10 @@ const lacking = {
     (runtime === 'deno' && `${runtimeName} prints a stack trace at the generated .mts file, not at the Markdown its source map names`),
   /** A worker thread that dies of an uncaught error exiting with code 1. */
   workerErrorExitCode: runtime === 'bun' && `${runtimeName}: a worker thread that dies of an uncaught error exits with code 0, not 1`,
+  /** A Worker whose threadId becomes -1 once it has exited, which is how stopWorker sees that it has. */
+  workerThreadIdReset:
+    runtime === 'deno' &&
+    `${runtimeName} keeps a Worker's threadId once it has exited (Node sets -1): stopWorker cannot tell, and waits for its timeout before finding no thread to terminate`,
   /** A SIGINT sent to the test process reaching the listeners the spec installs. */
   sigintToTestProcess:
     runtime === 'deno' &&
@@ -157,7 +161,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { MessagePort } from 'node:worker_threads';
 
 export interface Fixture {
   readonly child: ChildProcess;
@@ -267,29 +270,6 @@ export function garbageCollector(): () => void {
   if (bun !== undefined) return () => bun.gc(true);
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as () => void;
-}
-
-/**
- * Counts the 'message' listeners on `port`: its own listenerCount() where it has one. Deno's
- * node:worker_threads MessagePort has on() and off() but no listenerCount(): there the count is
- * kept by watching the port's on() and off() from this call on, which is how supervise adds and
- * removes its listener.
- */
-export function messageListenerCounter(port: MessagePort): () => number {
-  if (typeof (port as Partial<MessagePort>).listenerCount === 'function') return () => port.listenerCount('message');
-  const listeners: unknown[] = [];
-  const { on, off } = port;
-  const watched = port as unknown as Record<'on' | 'off', (name: string, listener: (value: unknown) => void) => MessagePort>;
-  watched.on = function (this: MessagePort, name, listener) {
-    if (name === 'message') listeners.push(listener);
-    return on.call(this, name, listener);
-  };
-  watched.off = function (this: MessagePort, name, listener) {
-    const at = name === 'message' ? listeners.lastIndexOf(listener) : -1;
-    if (at >= 0) listeners.splice(at, 1);
-    return off.call(this, name, listener);
-  };
-  return () => listeners.length;
 }
 
 /** Whether `pid` is in the process table at all: `kill(pid, 0)` only fails with ESRCH once it is gone. */

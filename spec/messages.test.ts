@@ -5,7 +5,8 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { SHUTDOWN_MESSAGE, Supervisor, shutdownOnMessage } from '../lib/index.js';
-import { aborted, recordingLogger, sendSignal, needs, messageListenerCounter } from './helpers.js';
+import { aborted, recordingLogger, sendSignal, needs } from './helpers.js';
+import { messageListenerCounter } from './message-listeners.js';
 
 const appFile = fileURLToPath(new URL('./fixtures/ipc-app.js', import.meta.url));
 

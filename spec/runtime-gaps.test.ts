@@ -2,11 +2,13 @@
 // here on the running runtime, so that these run, and fail without the degradation, on Node too.
 // README.md's "Bun and Deno" section lists the gaps.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { debuglog } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { debugEnabled } from '../lib/debug-enabled.js';
-import { Supervisor, closeServer } from '../lib/index.js';
+import { Supervisor, closeServer, stopWorker } from '../lib/index.js';
 import { recordingLogger } from './helpers.js';
 
 /** Shuts down a root that listens to SIGTERM (so it holds the process) with one task that never ends. */
@@ -103,5 +105,21 @@ describe("closeServer where 'connection' and 'secureConnection' give the same so
       report.stragglers.map((s) => s.name),
       ['closeServer (forced: 1 connection(s) destroyed at the deadline)'],
     );
+  });
+});
+
+describe('stopWorker on a worker that exited, where threadId stays set (Deno)', { timeout: 60_000 }, () => {
+  it('finds no thread to terminate at its timeout, and reports nothing forced', async () => {
+    const worker = new Worker('', { eval: true });
+    const threadId = worker.threadId;
+    await once(worker, 'exit');
+    // What Deno does: the exited worker keeps its threadId, where Node sets it to -1.
+    Object.defineProperty(worker, 'threadId', { value: threadId, configurable: true });
+    const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 30_000 });
+    sup.adopt(worker, stopWorker.with({ timeout: 200 }));
+    const report = await sup.shutdown();
+    assert.equal(report.exitCode, 0);
+    assert.deepEqual(report.stragglers, []);
+    assert.deepEqual(report.errors, []);
   });
 });

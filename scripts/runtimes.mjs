@@ -13,7 +13,8 @@
 // fixtures the specs start with `spawn(process.execPath, [file])` run under the same runtime: Bun
 // takes a script as Node does, and Deno's child_process turns that call into `deno run -A
 // --unstable-bare-node-builtins --unstable-detect-cjs file` itself, so no argv prefix is needed.
-// The property tests run a quarter of their random cases (FC_RUNS=50, unless set).
+// The property tests run a quarter of their random cases (FC_RUNS=50) and the drain tests two
+// shutdowns per case (DRAIN_SHUTDOWNS=2), unless set.
 //
 // Binaries come from npm through scripts/ensure-runtime.mjs; on a platform without them the runtime
 // is skipped with one line, never failed. Prints one line per file and a summary per runtime, and
@@ -115,9 +116,10 @@ function parseDenoTap(output) {
 function runFile(name, binary, file) {
   return new Promise((resolvePromise) => {
     const started = performance.now();
-    // The property tests (properties, restart-strategy) take FC_RUNS random cases: a quarter of
-    // their default (200 and 150) here, as Node runs them in full; a value given is kept.
-    const env = { FC_RUNS: '50', ...process.env, NO_COLOR: '1' };
+    // Scaled down here, as Node runs them in full (a value given is kept): the property tests
+    // (properties, restart-strategy) take FC_RUNS random cases, a quarter of their default (200
+    // and 150); the drain tests repeat each shutdown DRAIN_SHUTDOWNS times, not 5 or 3.
+    const env = { FC_RUNS: '50', DRAIN_SHUTDOWNS: '2', ...process.env, NO_COLOR: '1' };
     delete env.NODE_V8_COVERAGE;
     delete env.FORCE_COLOR;
     // Its own process group, so a hung file can be killed with everything it started.

@@ -37,12 +37,13 @@ async function runOnNode24(): Promise<Record<string, Observation>> {
 
 const skip = needs('v8Errors') || (!canGetNode24 && 'no Node 24 binary for this platform (set SUPERVISE_NODE24)');
 
-describe('ponyfill against native explicit resource management', { skip }, () => {
+describe('ponyfill against native explicit resource management', () => {
   let expected: Record<string, Observation> = {};
   let actual: Record<string, Observation> = {};
 
   before(
     async () => {
+      if (skip !== false) return;
       expected = native !== undefined ? await runScenarios(native) : await runOnNode24();
       actual = await runScenarios({
         DisposableStack: DisposableStackPonyfill,
@@ -53,7 +54,7 @@ describe('ponyfill against native explicit resource management', { skip }, () =>
     { timeout: 400_000 },
   );
 
-  it('ran every scenario on both sides without a scenario itself failing', () => {
+  it('ran every scenario on both sides without a scenario itself failing', { skip }, () => {
     const names = Object.keys(scenarios);
     assert.deepEqual(Object.keys(expected), names);
     assert.deepEqual(Object.keys(actual), names);
@@ -63,7 +64,7 @@ describe('ponyfill against native explicit resource management', { skip }, () =>
   });
 
   for (const name of Object.keys(scenarios)) {
-    it(name, () => {
+    it(name, { skip }, () => {
       assert.deepEqual(actual[name], expected[name]);
     });
   }

@@ -29,8 +29,8 @@ export const runtimeName = { node: `Node ${process.version}`, bun: `Bun ${proces
 
 /**
  * What a spec needs that a platform or runtime may lack: for each, where it is lacking, why. Every
- * runtime entry is a gap found by running the spec there (scripts/runtimes.mjs) and traced to the
- * runtime, never to supervise; README.md's "Bun and Deno" table lists them.
+ * runtime entry is a gap found by running the spec there (scripts/runtimes.mjs) and shown to be the
+ * runtime's; README.md's "Bun and Deno" table lists those a user of supervise meets.
  */
 const lacking = {
   /** /proc and process groups as Linux has them. */
@@ -43,7 +43,7 @@ const lacking = {
   httpCloseGrace:
     runtime === 'bun' &&
     `${runtimeName}'s http.Server#close() closes idle keep-alive connections itself, without calling closeIdleConnections(), and its sockets' bytesRead stays 0, so the drain cannot see a request arriving: under load, requests on keep-alive connections are lost`,
-  /** A TLS connection whose received request the drain sees before it closes the connection as idle. */
+  /** Keep-alive connections over TLS drained under load, with a drainDelay, without a lost request. */
   tlsIdleDrain:
     runtime === 'deno' &&
     `${runtimeName}: over TLS, with drainDelay 150 ms and a 50 ms handler, 1 to 12 of 64 keep-alive connections per shutdown get no Connection: close answer and lose the request sent after their last answer; the same runs over plain HTTP, and on Node, lose none`,

@@ -82,6 +82,12 @@ export class ServerDrain {
   readonly #idleGrace: number;
   /** Every accepted socket, raw and TLS, to destroy at the deadline. */
   readonly #sockets = new Set<Socket>();
+  /**
+   * The sockets of 'connection', one per TCP connection: what the deadline counts, whatever rides on
+   * them. Node gives a TLS server's 'secureConnection' a TLS socket over that raw one; Bun gives
+   * both events the same socket.
+   */
+  readonly #accepted = new WeakSet<Socket>();
   readonly #connections = new Map<Socket, Http1Connection>();
   readonly #sessions = new Set<Http2Session>();
   #draining = false;
@@ -126,11 +132,8 @@ export class ServerDrain {
   async destroyAll(): Promise<string | undefined> {
     let open = 0;
     for (const session of this.#sessions) if (!session.destroyed) session.destroy();
-    for (const socket of this.#sockets) {
-      if (socket.destroyed) continue;
-      if (!isTlsSocket(socket)) open++; // a TLS socket rides on a raw one that is counted
-      socket.destroy();
-    }
+    for (const socket of this.#sockets) if (!socket.destroyed && this.#accepted.has(socket)) open++;
+    for (const socket of this.#sockets) if (!socket.destroyed) socket.destroy();
     const server = this.#server as Partial<HttpServer>;
     if (typeof server.closeAllConnections === 'function') {
       // Connections Node knows and this drain never saw: all of them for an unwatched server.
@@ -156,6 +159,7 @@ export class ServerDrain {
   }
 
   readonly #onConnection = (socket: Socket): void => {
+    this.#accepted.add(socket);
     this.#track(socket);
     // A plain HTTP/1 server parses on this socket; a TLS server on the TLS socket of 'secureConnection'.
     if (!isTlsServer(this.#server) && isHttp1Server(this.#server)) this.#addConnection(socket);
@@ -261,10 +265,6 @@ function closeSession(session: Http2Session): void {
 /** Open connections the server counts, TLS handshakes and upgraded sockets included. */
 function connectionCount(server: NetServer): Promise<number> {
   return new Promise((resolve) => server.getConnections((error, count) => resolve(error ? 0 : count)));
-}
-
-function isTlsSocket(socket: Socket): boolean {
-  return (socket as Socket & { encrypted?: boolean }).encrypted === true;
 }
 
 function isTlsServer(server: NetServer): boolean {

@@ -75,22 +75,29 @@ export function stuckTaskReport(sup: SupervisorCore, pending: readonly Straggler
     if (budget.take(rest)) lines.push(rest);
     else budget.silent += pending.length - listed;
   }
-  const held = activeResources();
-  if (held !== '') {
-    const line = `  the event loop is still held by: ${held}`;
-    if (budget.take(line)) lines.push(line);
-  }
+  const held = eventLoopHolders();
+  if (held !== undefined && budget.take(held)) lines.push(held);
   return lines.join('\n');
 }
 
-/** `process.getActiveResourcesInfo()` as counts, less supervise's own keep-alive timer. */
-function activeResources(): string {
+/**
+ * The report's line on what holds the event loop open: `process.getActiveResourcesInfo()` as
+ * counts, less supervise's own keep-alive timer; undefined when nothing does. Bun has
+ * the function but it returns an empty list, which must not read as "nothing holds it": when
+ * supervise holds its keep-alive timer, a runtime that lists resources lists that timer, so a list
+ * without it means the runtime cannot say, and the line says so.
+ */
+function eventLoopHolders(): string | undefined {
+  const info = (process as { getActiveResourcesInfo?: () => string[] }).getActiveResourcesInfo;
+  if (typeof info !== 'function') return "  the event loop's holders are unknown: this runtime has no process.getActiveResourcesInfo()";
   const counts = new Map<string, number>();
-  for (const name of process.getActiveResourcesInfo()) counts.set(name, (counts.get(name) ?? 0) + 1);
+  for (const name of info.call(process)) counts.set(name, (counts.get(name) ?? 0) + 1);
   if (isHoldingProcess()) {
-    const timeouts = (counts.get('Timeout') ?? 1) - 1;
-    if (timeouts > 0) counts.set('Timeout', timeouts);
+    const timeouts = counts.get('Timeout') ?? 0;
+    if (timeouts === 0) return "  the event loop's holders are unknown: this runtime's process.getActiveResourcesInfo() lists none";
+    if (timeouts > 1) counts.set('Timeout', timeouts - 1);
     else counts.delete('Timeout');
   }
-  return [...counts].map(([name, count]) => (count > 1 ? `${name} x${count}` : name)).join(', ');
+  if (counts.size === 0) return undefined;
+  return `  the event loop is still held by: ${[...counts].map(([name, count]) => (count > 1 ? `${name} x${count}` : name)).join(', ')}`;
 }

@@ -77,8 +77,17 @@ export declare namespace stopWorker {
 defineWith(stopWorker, adapter);
 
 async function stop(worker: Worker, exited: Promise<unknown>, grace: GracePeriod): Promise<void> {
-  await grace.wait(exited, () => {
-    void worker.terminate();
-    return `forced: worker thread ${worker.threadId} terminated`;
+  // terminate() resolves once the thread is gone: on Node with its 'exit' event, and on Deno also
+  // for a worker that had exited before stopWorker was called. Deno keeps such a worker's threadId
+  // (Node sets it to -1), so stopWorker cannot tell it apart and waits for an 'exit' that already
+  // came; when terminate() finds no thread left, there was nothing to force.
+  let sawExit = false;
+  worker.once('exit', () => (sawExit = true));
+  let onTerminated!: () => void;
+  const terminated = new Promise<void>((resolve) => (onTerminated = resolve));
+  await grace.wait(Promise.race([exited, terminated]), async () => {
+    const threadId = worker.threadId;
+    await worker.terminate().then(onTerminated, onTerminated);
+    return sawExit ? `forced: worker thread ${threadId} terminated` : undefined;
   });
 }

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Supervisor, stopChildProcess } from '../lib/index.js';
-import { killFixtures, killPidsAndGroups, pidExists, recordingLogger, startFixture } from './helpers.js';
+import { killFixtures, killPidsAndGroups, pidExists, recordingLogger, startFixture, sendSignal, needs } from './helpers.js';
 
 const childFile = fileURLToPath(new URL('./fixtures/cp-child.js', import.meta.url));
 
@@ -79,7 +79,7 @@ function running(pid: number): boolean {
 
 const serial = { timeout: 120_000, concurrency: false };
 
-describe('stopChildProcess', serial, () => {
+describe('stopChildProcess', { ...serial, skip: needs('posixSignals') }, () => {
   it('a cooperative child exits on SIGTERM: resolves with no straggler, exit code 0', async () => {
     const started = await startChild({});
     const sup = new Supervisor({ signals: false, logger: false, shutdownTimeout: 30_000 });
@@ -165,7 +165,7 @@ describe('stopChildProcess', serial, () => {
     assert.equal(await drained(started), `ready pid=${started.pid} grandchild=none\nchild got SIGINT\n`);
   });
 
-  it('a detached child and its grandchild: the whole process group is signalled and waited for', async () => {
+  it('a detached child and its grandchild: the whole process group is signalled and waited for', { skip: needs('linux') }, async () => {
     const started = await startChild({ GRANDCHILD: 'exit', WAIT_GRANDCHILD: '1' }, { detached: true });
     const grandchild = started.grandchild!;
     assert.ok(exists(grandchild));
@@ -182,7 +182,7 @@ describe('stopChildProcess', serial, () => {
     assert.equal(exists(grandchild), false);
   });
 
-  it('a group whose leader exits at once is waited for until its last member has stopped', async () => {
+  it('a group whose leader exits at once is waited for until its last member has stopped', { skip: needs('linux') }, async () => {
     // The grandchild exits 200 ms after the leader, as an orphan: the group outlives its leader.
     // Init may take seconds to reap that orphan (here about 1-2 s; never when node is PID 1 in a
     // container): an exited but unreaped member must not count, or this would be forced at 800 ms.
@@ -199,7 +199,7 @@ describe('stopChildProcess', serial, () => {
     assert.deepEqual(lines.slice(1).sort(), ['child got SIGTERM', 'grandchild got SIGTERM']);
   });
 
-  it('a grandchild that ignores SIGTERM is SIGKILLed with its group', async () => {
+  it('a grandchild that ignores SIGTERM is SIGKILLed with its group', { skip: needs('linux') }, async () => {
     const started = await startChild({ GRANDCHILD: 'ignore' }, { detached: true });
     const grandchild = started.grandchild!;
     const sentAt = performance.now();
@@ -214,7 +214,7 @@ describe('stopChildProcess', serial, () => {
     assert.deepEqual(lines.slice(1).sort(), ['child got SIGTERM', 'grandchild got SIGTERM']);
   });
 
-  it('group: false signals the leader alone', async () => {
+  it('group: false signals the leader alone', { skip: needs('linux') }, async () => {
     const started = await startChild({ GRANDCHILD: 'exit', WAIT_GRANDCHILD: '1' }, { detached: true });
     const grandchild = started.grandchild!;
     await stopChildProcess(started.child, { group: false, signal: 'SIGINT', timeout: 300 });
@@ -231,7 +231,7 @@ describe('stopChildProcess', serial, () => {
 
   it('an already-exited child resolves at once, and so does one that never started', async () => {
     const started = await startChild({});
-    started.child.kill('SIGTERM');
+    sendSignal(started.child, 'SIGTERM');
     await once(started.child, 'exit');
     const sentAt = performance.now();
     await stopChildProcess(started.child, { timeout: 60_000 });
@@ -293,14 +293,14 @@ describe('stopChildProcess', serial, () => {
   });
 });
 
-describe('a daemon that owns child processes, in the process table', serial, () => {
+describe('a daemon that owns child processes, in the process table', { ...serial, skip: needs('posixSignals') }, () => {
   it('after SIGTERM to the daemon, neither child is left: the stubborn one was SIGKILLed (exit 124)', async () => {
     const daemon = startFixture('cp-daemon', { SHUTDOWN_TIMEOUT: '1000' });
     await daemon.waitFor('children ');
     const [cooperative, stubborn] = /children (\d+) (\d+)/.exec(daemon.stdout())!.slice(1).map(Number) as [number, number];
     started.add(cooperative).add(stubborn);
     assert.ok(exists(cooperative) && exists(stubborn));
-    daemon.child.kill('SIGTERM');
+    sendSignal(daemon.child, 'SIGTERM');
     const { code, stdout, stderr } = await daemon.exited();
     assert.equal(code, 124, stderr);
     const lines = stdout.trim().split('\n');
@@ -321,7 +321,7 @@ describe('a daemon that owns child processes, in the process table', serial, () 
 
 describe('stopChildProcess after the leader of a detached group has exited', serial, () => {
   it('the members left of its group are still signalled and waited for', {
-    skip: process.platform !== 'linux' && 'process groups as Linux has them',
+    skip: needs('linux'),
   }, async () => {
     // The leader starts a grandchild in its own group and exits at once.
     const leader = spawn('sh', ['-c', 'sleep 60 & echo $!; exit 0'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });

@@ -4,7 +4,7 @@ import cluster from 'node:cluster';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { stopCluster } from '../lib/index.js';
-import { killPidsAndGroups, pidExists } from './helpers.js';
+import { killPidsAndGroups, pidExists, needs } from './helpers.js';
 
 const appFile = fileURLToPath(new URL('./fixtures/cluster-app.js', import.meta.url));
 
@@ -100,7 +100,11 @@ function assertWorkerOneForced(primary: { readonly pid: number; readonly workers
   for (const pid of [primary.pid, ...primary.workers]) assert.equal(exists(pid), false, `pid ${pid} is left`);
 }
 
-describe('stopCluster: a node:cluster primary running supervise, with supervise workers', { timeout: 180_000, concurrency: false }, () => {
+describe('stopCluster: a node:cluster primary running supervise, with supervise workers', {
+  timeout: 180_000,
+  concurrency: false,
+  skip: needs('linux'),
+}, () => {
   it("SIGTERM to the primary: every worker gets 'shutdown', cleans up and exits 0, then the primary exits 0", async () => {
     const primary = await startPrimary({});
     assert.ok(primary.workers.every(exists));

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { sendSignal, needs } from './helpers.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const major = Number(process.versions.node.split('.')[0]);
@@ -196,7 +197,7 @@ console.log(JSON.stringify({ resolved: import.meta.resolve('supervise/testing'),
     assert.equal(out.exitCode, 0);
   });
 
-  it('ESM: a run() daemon stops in order on SIGTERM and exits 0', async () => {
+  it('ESM: a run() daemon stops in order on SIGTERM and exits 0', { skip: needs('posixSignals') }, async () => {
     writeFileSync(
       join(app, 'daemon.mjs'),
       `import { run } from 'supervise';
@@ -220,7 +221,7 @@ await run(async (sup) => {
       // listeners, kill the process with Node's default action.
       if (!signalled && stdout.includes('ready\n')) {
         signalled = true;
-        child.kill('SIGTERM');
+        sendSignal(child, 'SIGTERM');
       }
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { needs } from './helpers.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const script = join(repo, 'scripts', 'doctest.mjs');
@@ -98,7 +99,7 @@ describe('scripts/doctest.mjs', () => {
     assert.match(output, /4 blocks type-checked .*; 2 programs run in \d+ ms, 1 no_run, 1 fragments/);
   });
 
-  it('fails each kind of bad block, at its source location', async () => {
+  it('fails each kind of bad block, at its source location', { skip: needs('sourceMappedStacks') }, async () => {
     const markdown = file(
       'bad.md',
       [

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import http from 'node:http';
-import { killFixtures, startProgram } from './helpers.js';
+import { killFixtures, startProgram, sendSignal, needs } from './helpers.js';
 
 /** One GET on a fresh connection: status, body and the Connection header. */
 function fetchText(port: number, path: string): Promise<{ status: number; body: string; connection: string }> {
@@ -24,7 +24,7 @@ const root = new URL('../../', import.meta.url);
 const built = new URL('../examples/', import.meta.url);
 const guard = { timeout: 120_000, concurrency: false };
 
-describe('examples', guard, () => {
+describe('examples', { ...guard, skip: needs('posixSignals') }, () => {
   it('the README example is examples/readme.ts, word for word', () => {
     const readme = readFileSync(new URL('README.md', root), 'utf8');
     const example = readFileSync(new URL('examples/readme.ts', root), 'utf8');
@@ -35,7 +35,7 @@ describe('examples', guard, () => {
   it('the README example shuts down in order on Ctrl-C', async () => {
     const program = startProgram(new URL('readme.js', built));
     await program.waitFor('1. running');
-    program.child.kill('SIGINT');
+    sendSignal(program.child, 'SIGINT');
     const { code, stdout, stderr } = await program.exited();
     assert.equal(code, 0, stderr);
     assert.deepEqual(stdout.trim().split('\n'), [
@@ -53,7 +53,7 @@ describe('examples', guard, () => {
     assert.equal((await fetchText(port, '/ready')).status, 200);
     const slow = fetchText(port, '/slow');
     await new Promise((resolve) => setTimeout(resolve, 100));
-    daemon.child.kill('SIGTERM');
+    sendSignal(daemon.child, 'SIGTERM');
     await daemon.waitFor('shutdown began');
     assert.equal((await fetchText(port, '/ready')).status, 503, 'readiness fails during drainDelay');
     const { code, stdout, stderr } = await daemon.exited();
@@ -84,11 +84,11 @@ describe('examples', guard, () => {
   });
 });
 
-describe('examples/run', guard, () => {
+describe('examples/run', { ...guard, skip: needs('posixSignals') }, () => {
   it('stops on SIGTERM: onShutdown, then the worker, then the queue; exit 0', async () => {
     const program = startProgram(new URL('run.js', built));
     await program.waitFor('worker: finished job a');
-    program.child.kill('SIGTERM');
+    sendSignal(program.child, 'SIGTERM');
     const { code, stdout, stderr } = await program.exited();
     assert.equal(code, 0, stderr);
     const out = stdout.trim().split('\n');
@@ -107,21 +107,21 @@ describe('examples/run', guard, () => {
     await program.waitFor('worker: stopped');
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(program.child.exitCode, null, 'run() keeps the daemon alive after its work is done');
-    program.child.kill('SIGINT');
+    sendSignal(program.child, 'SIGINT');
     const { code, stdout } = await program.exited();
     assert.equal(code, 0);
     assert.match(stdout, /queue: closed with 0 jobs left/);
   });
 });
 
-describe('examples/diagnostics', guard, () => {
+describe('examples/diagnostics', { ...guard, skip: needs('posixSignals') }, () => {
   it('logs every supervise event as a JSON line: restarts, then the shutdown phases in order', async () => {
     const program = startProgram(new URL('diagnostics.js', built));
     for (let waited = 0; !program.stderr().includes('consumer: connected'); waited += 20) {
       assert.ok(waited < 60_000, `never connected; stdout: ${program.stdout()}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    program.child.kill('SIGTERM');
+    sendSignal(program.child, 'SIGTERM');
     const { code, stdout, stderr } = await program.exited();
     assert.equal(code, 0, stderr);
     const events = stdout

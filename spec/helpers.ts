@@ -21,6 +21,91 @@ export function recordUnexpected(): unknown[] {
   return unexpected;
 }
 
+/** The runtime running the specs: Node, or Bun or Deno through their Node compatibility. */
+export const runtime: 'node' | 'bun' | 'deno' = process.versions.bun !== undefined ? 'bun' : process.versions.deno !== undefined ? 'deno' : 'node';
+
+/** The runtime and its version, as skip reasons name it: "Bun 1.4.5". */
+export const runtimeName = { node: `Node ${process.version}`, bun: `Bun ${process.versions.bun}`, deno: `Deno ${process.versions.deno}` }[runtime];
+
+/**
+ * What a spec needs that a platform or runtime may lack: for each, where it is lacking, why. Every
+ * runtime entry is a gap found by running the spec there (scripts/runtimes.mjs) and shown to be the
+ * runtime's; README.md's "Bun and Deno" table lists those a user of supervise meets.
+ */
+const lacking = {
+  /** /proc and process groups as Linux has them. */
+  linux: process.platform !== 'linux' && `${process.platform} has no /proc and no Linux process groups`,
+  /** Signals sent to and caught by another process. */
+  posixSignals: process.platform === 'win32' && 'win32 has no POSIX signals',
+  /** `process.getActiveResourcesInfo()` listing the timers and handles that hold the event loop. */
+  activeResources: runtime === 'bun' && `${runtimeName}'s process.getActiveResourcesInfo() returns an empty list, timers or not`,
+  /** An http(s).Server#close() that leaves idle keep-alive connections to closeIdleConnections(), which closeServer defers. */
+  httpCloseGrace:
+    runtime === 'bun' &&
+    `${runtimeName}'s http.Server#close() closes idle keep-alive connections itself, without calling closeIdleConnections(), and its sockets' bytesRead stays 0, so the drain cannot see a request arriving: under load, requests on keep-alive connections are lost`,
+  /** Keep-alive connections over TLS drained under load, with a drainDelay, without a lost request. */
+  tlsIdleDrain:
+    runtime === 'deno' &&
+    `${runtimeName}: over TLS, with drainDelay 150 ms and a 50 ms handler, 1 to 12 of 64 keep-alive connections per shutdown get no Connection: close answer and lose the request sent after their last answer; the same runs over plain HTTP, and on Node, lose none`,
+  /** net.Server#getConnections() counting the connections still open after close(). */
+  netConnectionsAfterClose:
+    runtime === 'bun' && `${runtimeName}'s net.Server#getConnections() counts 0 once the server is closed, with a connection still open`,
+  /** node:http2's client as startHttp2Load relies on it. */
+  http2Client:
+    runtime === 'bun' &&
+    `${runtimeName}'s node:http2 client reads rstCode 0 on a stream refused (REFUSED_STREAM) or cancelled, and startHttp2Load's sessions to a server in the same process get no answer`,
+  /** Stack traces mapped through a script's source map (`--enable-source-maps`), as scripts/doctest.mjs runs blocks. */
+  sourceMappedStacks:
+    (runtime === 'bun' && `${runtimeName} prints a stack trace at the compiled file's positions: it ignores the file's source map`) ||
+    (runtime === 'deno' && `${runtimeName} prints a stack trace at the generated .mts file, not at the Markdown its source map names`),
+  /** A worker thread that dies of an uncaught error exiting with code 1. */
+  workerErrorExitCode: runtime === 'bun' && `${runtimeName}: a worker thread that dies of an uncaught error exits with code 0, not 1`,
+  /** A Worker whose threadId becomes -1 once it has exited, which is how stopWorker sees that it has. */
+  workerThreadIdReset:
+    runtime === 'deno' &&
+    `${runtimeName} keeps a Worker's threadId once it has exited (Node sets -1): stopWorker cannot tell, and waits for its timeout before finding no thread to terminate`,
+  /** A SIGINT sent to the test process reaching the listeners the spec installs. */
+  sigintToTestProcess:
+    runtime === 'deno' &&
+    `deno test ${process.versions.deno} ends the whole run on a SIGINT to its own process ("Bail out! SIGINT received"), whatever listens to it`,
+  /** NODE_DEBUG turning util.debuglog on. */
+  nodeDebug: runtime === 'deno' && `${runtimeName}'s util.debuglog ignores NODE_DEBUG: no debug line is printed`,
+  /** Error objects shaped as V8 makes them, which the ponyfill's differential test observes. */
+  v8Errors:
+    runtime === 'bun' &&
+    `${runtimeName}'s (JavaScriptCore) errors have own line, column, sourceURL, originalLine and originalColumn keys, and message before stack: their shapes cannot be compared with V8's`,
+  /** A native SuppressedError.prototype with its own keys in the spec's order (constructor, name, message), as V8 has it. */
+  suppressedErrorKeyOrder:
+    runtime === 'bun' && `${runtimeName}'s native SuppressedError.prototype has its own keys in another order: name, message, constructor`,
+} satisfies Record<string, string | false>;
+
+/** A need `needs` knows. */
+export type Need = keyof typeof lacking;
+
+/**
+ * For node:test's `skip` option: false when this platform and runtime have everything `what`
+ * names, else the reason of the first they lack.
+ *
+ * @example test('stops a process group', { skip: needs('linux') }, async () => {});
+ */
+export function needs(...what: Need[]): string | false {
+  for (const need of what) {
+    const reason = lacking[need];
+    if (reason !== false) return reason;
+  }
+  return false;
+}
+
+/**
+ * A regular expression source for how the default logger (console.error) prints an Error with its
+ * stack: `Error: <message>` then an `at` line on Node and Deno; Bun prints the source lines around
+ * the throw first, and a plain Error's name in lower case (`error: <message>`).
+ */
+export function printedError(message: string): string {
+  const escaped = message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return runtime === 'bun' ? `(?:[^]*?\\n)?error: ${escaped}\\n\\s+at ` : `Error: ${escaped}\\n\\s+at `;
+}
+
 /** A root supervisor that neither listens to signals nor logs: what most specs need. */
 export function quiet(options: ConstructorParameters<typeof Supervisor>[0] = {}): Supervisor {
   return new Supervisor({ signals: false, logger: false, ...options });
@@ -78,6 +163,8 @@ export function flush(): Promise<void> {
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 export interface Fixture {
   readonly child: ChildProcess;
@@ -166,6 +253,27 @@ export function startProgram(url: URL, env: Record<string, string> = {}): Fixtur
       }
     },
   };
+}
+
+/**
+ * Sends `signal` to `child` by pid, as supervise's stopChildProcess does. Not `child.kill(signal)`:
+ * under Deno, a child sent a signal that way reads as killed by it (`exit` gives code null and that
+ * signal) even when it caught the signal and exited with its own code, which is what the specs
+ * assert.
+ */
+export function sendSignal(child: ChildProcess, signal: NodeJS.Signals): void {
+  process.kill(child.pid as number, signal);
+}
+
+/**
+ * A function that runs a full garbage collection: V8's `gc` (Node, Deno), exposed at run time, or
+ * `Bun.gc(true)` (JavaScriptCore has no `--expose-gc`).
+ */
+export function garbageCollector(): () => void {
+  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
+  if (bun !== undefined) return () => bun.gc(true);
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
 }
 
 /** Whether `pid` is in the process table at all: `kill(pid, 0)` only fails with ESRCH once it is gone. */

@@ -12,6 +12,7 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { type Http1LoadCounts, type Http2LoadCounts, startHttp1Load, startHttp2Load } from './load-clients.js';
+import { needs } from './helpers.js';
 
 const guard = { timeout: 20_000, concurrency: false };
 const root = new URL('../../', import.meta.url);
@@ -404,7 +405,7 @@ describe('startHttp2Load', guard, () => {
     };
   }
 
-  it('counts every answered stream of a server that never closes: nothing refused or dropped', () =>
+  it('counts every answered stream of a server that never closes: nothing refused or dropped', { skip: needs('http2Client') }, () =>
     clean(async (defer) => {
       let streams = 0;
       const server = await h2Server((stream) => {
@@ -425,9 +426,10 @@ describe('startHttp2Load', guard, () => {
       assert.equal(c.goaways, 0);
       assert.equal(c.connectRefused, 0);
       assert.equal(streams, c.streamsStarted);
-    }));
+    }),
+  );
 
-  it('h2 over TLS: the same counts', () =>
+  it('h2 over TLS: the same counts', { skip: needs('http2Client') }, () =>
     clean(async (defer) => {
       const server = await h2Server(answer, true);
       defer(() => server.close());
@@ -439,9 +441,10 @@ describe('startHttp2Load', guard, () => {
       assertSettled(c);
       assert.equal(c.refused + c.dropped, 0);
       assert.equal(c.sessionsOpened, 2);
-    }));
+    }),
+  );
 
-  it('the server closes sessions gracefully (GOAWAY) with streams in flight: nothing dropped, new sessions continue', () =>
+  it('the server closes sessions gracefully (GOAWAY) with streams in flight: nothing dropped, new sessions continue', { skip: needs('http2Client') }, () =>
     clean(async (defer) => {
       let received = 0;
       let answered = 0;
@@ -471,36 +474,41 @@ describe('startHttp2Load', guard, () => {
       assert.ok(c.sessionsOpened >= 4, String(c.sessionsOpened));
       assert.equal(c.answered, answered, 'every stream the server answered was counted answered');
       assert.equal(c.answered, received, 'every stream the server accepted was answered; the rest were refused');
-    }));
+    }),
+  );
 
-  it('classifies exactly: above a GOAWAY last-stream-id and RST_STREAM REFUSED_STREAM are refused, another RST code is dropped', () =>
-    clean(async (defer) => {
-      const held: ServerHttp2Stream[] = [];
-      const server = await h2Server((stream, sessionNumber) => {
-        if (sessionNumber === 1) {
-          held.push(stream); // streams 1, 3, 5, 7
-          if (held.length === 4) {
-            stream.session!.goaway(NGHTTP2_NO_ERROR, 3); // 5 and 7 above the last stream id: refused
-            held.slice(0, 2).forEach(answer);
-          }
-        } else if (sessionNumber === 2 && stream.id === 1) stream.close(NGHTTP2_REFUSED_STREAM);
-        else if (sessionNumber === 2 && stream.id === 3) stream.close(NGHTTP2_INTERNAL_ERROR);
-        else answer(stream);
-      });
-      defer(() => server.close());
-      const load = startHttp2Load({ port: server.port, sessions: 1, streamsPerSession: 4 });
-      defer(() => load.stop(0));
-      await load.answeredAtLeast(30);
-      const c = await load.stop();
-      assert.deepEqual(c.anomalies, []);
-      assertSettled(c);
-      assert.equal(c.goaways, 1);
-      assert.equal(c.refused, 3, 'streams 5 and 7 of the first session, stream 1 of the second');
-      assert.equal(c.dropped, 1, 'stream 3 of the second session');
-      assert.equal(c.sessionsOpened, 2);
-    }));
+  it(
+    'classifies exactly: above a GOAWAY last-stream-id and RST_STREAM REFUSED_STREAM are refused, another RST code is dropped',
+    { skip: needs('http2Client') },
+    () =>
+      clean(async (defer) => {
+        const held: ServerHttp2Stream[] = [];
+        const server = await h2Server((stream, sessionNumber) => {
+          if (sessionNumber === 1) {
+            held.push(stream); // streams 1, 3, 5, 7
+            if (held.length === 4) {
+              stream.session!.goaway(NGHTTP2_NO_ERROR, 3); // 5 and 7 above the last stream id: refused
+              held.slice(0, 2).forEach(answer);
+            }
+          } else if (sessionNumber === 2 && stream.id === 1) stream.close(NGHTTP2_REFUSED_STREAM);
+          else if (sessionNumber === 2 && stream.id === 3) stream.close(NGHTTP2_INTERNAL_ERROR);
+          else answer(stream);
+        });
+        defer(() => server.close());
+        const load = startHttp2Load({ port: server.port, sessions: 1, streamsPerSession: 4 });
+        defer(() => load.stop(0));
+        await load.answeredAtLeast(30);
+        const c = await load.stop();
+        assert.deepEqual(c.anomalies, []);
+        assertSettled(c);
+        assert.equal(c.goaways, 1);
+        assert.equal(c.refused, 3, 'streams 5 and 7 of the first session, stream 1 of the second');
+        assert.equal(c.dropped, 1, 'stream 3 of the second session');
+        assert.equal(c.sessionsOpened, 2);
+      }),
+  );
 
-  it('the server destroys sessions with streams it accepted in flight: each of them is dropped', () =>
+  it('the server destroys sessions with streams it accepted in flight: each of them is dropped', { skip: needs('http2Client') }, () =>
     clean(async (defer) => {
       const held = new Map<Http2Session, number>();
       let received = 0;
@@ -526,7 +534,8 @@ describe('startHttp2Load', guard, () => {
       // last stream id, refused, and the server never saw them.
       assert.equal(received, c.answered + c.dropped);
       assert.equal(c.sessionsOpened, 4);
-    }));
+    }),
+  );
 
   it('nothing listening: connects are refused and retried; stop() leaves nothing behind', () =>
     clean(async (defer) => {
@@ -542,7 +551,9 @@ describe('startHttp2Load', guard, () => {
 });
 
 describe("Node's HTTP/2 client, as startHttp2Load relies on it", guard, () => {
-  it('reports rstCode 7 (REFUSED_STREAM) for streams above a GOAWAY last-stream-id and for RST_STREAM REFUSED_STREAM', async () => {
+  it('reports rstCode 7 (REFUSED_STREAM) for streams above a GOAWAY last-stream-id and for RST_STREAM REFUSED_STREAM', {
+    skip: needs('http2Client'),
+  }, async () => {
     const server = http2.createServer();
     const held: ServerHttp2Stream[] = [];
     const sessions: Http2Session[] = [];
@@ -582,7 +593,7 @@ describe("Node's HTTP/2 client, as startHttp2Load relies on it", guard, () => {
     }
   });
 
-  it("emits 'end' on a stream closed under it, but only once it is closed; a real END_STREAM ends it open", async () => {
+  it("emits 'end' on a stream closed under it, but only once it is closed; a real END_STREAM ends it open", { skip: needs('http2Client') }, async () => {
     const server = http2.createServer();
     server.on('session', (session: Http2Session) => session.on('error', () => {}));
     server.on('stream', (stream: ServerHttp2Stream) => {

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Supervisor } from '../lib/index.js';
-import { aborted, killFixtures, recordingLogger, startFixture } from './helpers.js';
+import { aborted, killFixtures, recordingLogger, startFixture, sendSignal, needs } from './helpers.js';
 
 after(killFixtures);
 
@@ -14,7 +14,7 @@ function added(signal: NodeJS.Signals, before: Function[]): number {
   return process.listeners(signal).filter((listener) => !before.includes(listener)).length;
 }
 
-describe('signals, in this process', guard, () => {
+describe('signals, in this process', { ...guard, skip: needs('posixSignals') }, () => {
   it('share one process listener per signal across every listening root, removed after the last stops', async () => {
     const beforeInt = process.listeners('SIGINT');
     const beforeTerm = process.listeners('SIGTERM');
@@ -58,7 +58,7 @@ describe('signals, in this process', guard, () => {
     await Promise.all([other.shutdown(), deaf.shutdown()]);
   });
 
-  it("'ignore': a second signal lets the shutdown finish", async () => {
+  it("'ignore': a second signal lets the shutdown finish", { skip: needs('sigintToTestProcess') }, async () => {
     const logger = recordingLogger();
     const sup = new Supervisor({ logger, secondSignal: 'ignore' });
     const log: string[] = [];
@@ -125,7 +125,7 @@ describe('signals, in this process', guard, () => {
   });
 });
 
-describe('signals, in a real daemon', { ...guard, concurrency: false }, () => {
+describe('signals, in a real daemon', { ...guard, concurrency: false, skip: needs('posixSignals') }, () => {
   for (const [signal, code] of [
     ['SIGINT', 0],
     ['SIGTERM', 0],
@@ -135,7 +135,7 @@ describe('signals, in a real daemon', { ...guard, concurrency: false }, () => {
       await daemon.waitFor('ready');
       await sleep(100); // still alive with nothing but the supervisor's pending task
       assert.equal(daemon.child.exitCode, null);
-      daemon.child.kill(signal);
+      sendSignal(daemon.child, signal);
       const { code: exitCode, stdout, stderr } = await daemon.exited();
       assert.equal(exitCode, code, stderr);
       const lines = stdout.trim().split('\n');
@@ -152,10 +152,10 @@ describe('signals, in a real daemon', { ...guard, concurrency: false }, () => {
     it(`'force' (default): a second ${signal} while a cleanup hangs exits at once with ${code}`, async () => {
       const daemon = startFixture('signal-daemon', { CLEANUP_MS: 'hang', SHUTDOWN_TIMEOUT: '120000' });
       await daemon.waitFor('ready');
-      daemon.child.kill(signal);
+      sendSignal(daemon.child, signal);
       await daemon.waitFor('task: cleanup started');
       const sentAt = performance.now();
-      daemon.child.kill(signal);
+      sendSignal(daemon.child, signal);
       const { code: exitCode, stdout, stderr } = await daemon.exited(60_000);
       assert.equal(exitCode, code);
       assert.ok(performance.now() - sentAt < 60_000, 'did not wait for the 120 s deadline');
@@ -167,10 +167,10 @@ describe('signals, in a real daemon', { ...guard, concurrency: false }, () => {
   it("'ignore': repeated signals during a slow cleanup let it complete, exit 0", async () => {
     const daemon = startFixture('signal-daemon', { CLEANUP_MS: '500', SECOND_SIGNAL: 'ignore' });
     await daemon.waitFor('ready');
-    daemon.child.kill('SIGTERM');
+    sendSignal(daemon.child, 'SIGTERM');
     await daemon.waitFor('task: cleanup started');
-    daemon.child.kill('SIGTERM');
-    daemon.child.kill('SIGINT');
+    sendSignal(daemon.child, 'SIGTERM');
+    sendSignal(daemon.child, 'SIGINT');
     const { code, stdout } = await daemon.exited();
     assert.equal(code, 0);
     assert.match(stdout, /task: cleanup finished\nresource: closed\nreport: .*"cause":"signal","signal":"SIGTERM"/);
@@ -179,11 +179,11 @@ describe('signals, in a real daemon', { ...guard, concurrency: false }, () => {
   it("restores Node's default signal handling once the supervisor has stopped", async () => {
     const daemon = startFixture('signal-daemon', { AFTER: 'wait-for-signal' });
     await daemon.waitFor('ready');
-    daemon.child.kill('SIGINT');
+    sendSignal(daemon.child, 'SIGINT');
     await daemon.waitFor('waiting with default handlers');
     assert.match(daemon.stdout(), /cleanup started \(2 signal listeners\)/, 'listeners were in place during shutdown');
     assert.match(daemon.stdout(), /"listeners":0/, 'and gone after');
-    daemon.child.kill('SIGTERM');
+    sendSignal(daemon.child, 'SIGTERM');
     const { code, signal } = await daemon.exited();
     assert.equal(code, null);
     assert.equal(signal, 'SIGTERM');

@@ -7,7 +7,19 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Subtree, Supervisor, SupervisorClosedError, type Task, type TaskRestartMessage, channels } from '../lib/index.js';
 import { recordTimeline } from '../lib/testing.js';
-import { aborted, deferred, errorWithThrowingGetters, flush, killFixtures, quiet, recordUnexpected, recordingLogger, startFixture } from './helpers.js';
+import {
+  aborted,
+  deferred,
+  errorWithThrowingGetters,
+  flush,
+  killFixtures,
+  quiet,
+  recordUnexpected,
+  recordingLogger,
+  startFixture,
+  sendSignal,
+  needs,
+} from './helpers.js';
 
 const guard = { timeout: 60_000 };
 const unexpected = recordUnexpected();
@@ -426,7 +438,7 @@ describe('subtrees under a restart strategy', guard, () => {
   });
 });
 
-describe('a supervising daemon under a keep-alive client, stopped by a real SIGTERM', { timeout: 120_000 }, () => {
+describe('a supervising daemon under a keep-alive client, stopped by a real SIGTERM', { timeout: 120_000, skip: needs('posixSignals') }, () => {
   after(killFixtures);
 
   it('answers every request (a failed one with 500), keeps rebuilding, and closes every resource it opened once', async () => {
@@ -447,7 +459,7 @@ describe('a supervising daemon under a keep-alive client, stopped by a real SIGT
     assert.equal(statuses.filter((status) => status.endsWith('200')).length, (total * 2) / 3);
     await daemon.waitFor('db 3 opened');
     await daemon.waitFor('source 3 started');
-    daemon.child.kill('SIGTERM');
+    sendSignal(daemon.child, 'SIGTERM');
     const { code, stdout, stderr } = await daemon.exited();
     socket.destroy();
     assert.equal(code, 0, stderr);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Supervisor } from '../lib/index.js';
 import { formatTree } from '../lib/task-tree.js';
-import { aborted, deferred, quiet } from './helpers.js';
+import { aborted, deferred, quiet, needs } from './helpers.js';
 
 const guard = { timeout: 30_000 };
 
@@ -81,7 +81,7 @@ describe('sup.tasks()', guard, () => {
   });
 });
 
-describe('dumpSignal', guard, () => {
+describe('dumpSignal', { ...guard, skip: needs('posixSignals') }, () => {
   it('prints the tree to stderr on its signal and stops nothing; the listener goes with the supervisor', async () => {
     const before = process.listenerCount('SIGUSR2');
     const sup = quiet({ name: 'dumped', dumpSignal: 'SIGUSR2' });

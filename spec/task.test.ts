@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, it } from 'node:test';
 import { Supervisor, type Task } from '../lib/index.js';
-import { aborted, deferred, flush, quiet, recordingLogger } from './helpers.js';
+import { aborted, deferred, flush, garbageCollector, quiet, recordingLogger } from './helpers.js';
 
 const guard = { timeout: 30_000 };
 
@@ -198,8 +196,7 @@ describe('Task', guard, () => {
 
 describe('what a settled task leaves behind', guard, () => {
   it('nothing keeps a settled task function (and its closure) alive: not even the last one spawned', async () => {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
+    const gc = garbageCollector();
     const sup = quiet();
     const refs: WeakRef<object>[] = [];
     // Each function holds a large closure; the last one spawned is the one a cache would keep.

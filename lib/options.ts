@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { debuglog } from 'node:util';
+import { builtin } from './builtins.js';
 import { invalidArgType, invalidArgValue } from './errors.js';
 import { checkFiniteMs, checkKnownKeys, checkMaxRestarts, checkTimeout, checkWithin } from './option-checks.js';
 import { validateSignals } from './signals.js';
@@ -265,7 +265,7 @@ export function resolveRootOptions(options: SupervisorOptions | undefined): Reso
     forceOnSecondSignal: secondSignal === 'force',
     onTaskError: checkRootPolicy(given.onTaskError),
     logger: checkLogger(given.logger, console),
-    captureSpawnSites: checkBoolean(given.captureSpawnSites, false, 'options.captureSpawnSites') || debuglog('supervise').enabled,
+    captureSpawnSites: checkBoolean(given.captureSpawnSites, false, 'options.captureSpawnSites') || builtin('node:util').debuglog('supervise').enabled,
     dumpSignal: checkDumpSignal(given.dumpSignal, signals),
     ...checkRestarts(given, 'options'),
   };

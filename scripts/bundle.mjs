@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// What `import 'supervise'` loads: lib/index.ts and lib/testing.ts bundled as ESM into dist/bundle/,
+// which package.json's `exports` point at (the declarations stay tsc's, in dist/lib/). `npm run build`
+// runs it after tsc; the specs keep importing tsc's dist/lib/*.js, file by file.
+//
+// Why a bundle: Node 20 pays for every ESM file it loads (resolve, read, compile, link), and lib/ is
+// ~45 of them; three files cost a fraction of that (benchmarks/import.mjs measures it).
+//
+// One module state: code splitting puts every module both entries use (the signal registry, the ids,
+// the spawn clock, the Supervisor class itself) into one shared chunk that both import, so
+// `simulateSignal` from 'supervise/testing' reaches a Supervisor made from 'supervise'. A build that
+// gives either entry a copy of its own fails here, as does any change in the set of files.
+//
+//   node scripts/bundle.mjs            bundle into dist/bundle/ (after tsc, which checks the types)
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const outdir = join(root, 'dist', 'bundle');
+
+rmSync(outdir, { recursive: true, force: true });
+const { metafile } = await build({
+  absWorkingDir: root,
+  entryPoints: { index: 'lib/index.ts', testing: 'lib/testing.ts' },
+  outdir: 'dist/bundle',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  // package.json's engines: what Node 20.19 runs natively (class fields, private methods) stays as written.
+  target: 'node20.19',
+  // One shared chunk by construction (two entries make at most one set that both share): a fixed
+  // name, so that the tarball's file list is known.
+  chunkNames: 'shared',
+  // Readable: not minified (measured: minifying changes the import time by less than the noise).
+  minify: false,
+  legalComments: 'none',
+  charset: 'utf8',
+  metafile: true,
+  logLevel: 'warning',
+});
+
+const outputs = Object.keys(metafile.outputs)
+  .map((path) => path.slice('dist/bundle/'.length))
+  .sort();
+const expected = ['index.js', 'shared.js', 'testing.js'];
+if (JSON.stringify(outputs) !== JSON.stringify(expected)) fail(`the bundle is ${outputs.join(', ')}; expected ${expected.join(', ')}`);
+
+for (const entry of ['index.js', 'testing.js']) {
+  const imports = metafile.outputs[`dist/bundle/${entry}`].imports.filter((found) => !found.external).map((found) => found.path);
+  if (!imports.includes('dist/bundle/shared.js')) fail(`${entry} does not import the shared chunk: it would carry its own module state`);
+}
+
+// Every lib/ module once, in one output: a module in two outputs would be two module states.
+const owners = new Map();
+for (const [output, { inputs }] of Object.entries(metafile.outputs)) {
+  for (const input of Object.keys(inputs)) owners.set(input, [...(owners.get(input) ?? []), output]);
+}
+for (const [input, outputsOf] of owners) if (outputsOf.length > 1) fail(`${input} is in ${outputsOf.join(' and ')}`);
+
+// What only some paths need is fetched lazily (lib/builtins.ts): a static import of one of these
+// would be paid by every process at startup.
+const lazy = ['node:cluster', 'node:os', 'node:timers/promises', 'node:child_process', 'node:net', 'node:http'];
+for (const entry of ['index.js', 'shared.js']) {
+  const source = readFileSync(join(outdir, entry), 'utf8');
+  for (const id of lazy) if (source.includes(`from "${id}"`)) fail(`${entry} imports ${id} statically; fetch it with builtin() (lib/builtins.ts)`);
+}
+
+function fail(message) {
+  console.error(`bundle: ${message}`);
+  process.exit(1);
+}

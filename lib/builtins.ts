@@ -4,7 +4,8 @@
  * start. Two costs are avoided:
  * - a built-in only some paths need is loaded the first time one of them runs. `node:cluster` alone
  *   costs ~5 ms at import (it loads child_process, net and the streams), though only a forked
- *   process ever asks whether it is a cluster worker; `node:fs` is for a process group's members.
+ *   process ever asks whether it is a cluster worker; `node:fs` is for a process group's members,
+ *   `node:assert/strict` (which loads the streams) for a timeline's failed assertion.
  * - an `import` of a built-in gives it an ESM facade, which reads every export once: the streams
  *   for `node:fs` (its `ReadStream`), `util.parseArgs` and `util.MIMEType` for `node:util`. A
  *   built-in fetched this way is the module object itself, and one loaded already costs nothing.
@@ -19,6 +20,7 @@ import { createRequire } from 'node:module';
 
 /** @internal The built-ins supervise fetches, by id, as `require` returns them. */
 export interface Builtins {
+  readonly 'node:assert/strict': typeof import('node:assert/strict');
   readonly 'node:cluster': import('node:cluster').Cluster;
   readonly 'node:diagnostics_channel': typeof import('node:diagnostics_channel');
   readonly 'node:events': typeof import('node:events');

@@ -11,13 +11,14 @@
 // - supervise-before: with --before, that revision's dist/lib/index.js (built in a temporary git
 //   worktree with the root's TypeScript, as compare.mjs does): the cost before this work;
 // - effection: benchmarks/node_modules/effection, the peer the issue compares with;
-// - empty: a module that exports nothing, the floor of any dynamic import.
+// - empty-file: a file that exports nothing, in a package: the floor of importing any package from disk;
+// - empty: a data: module that exports nothing, the floor of any dynamic import.
 // Each probe also lists the public built-ins its import loaded (from `process.moduleLoadList`).
 //
 // With --write, the table replaces the section between <!-- import:start --> and <!-- import:end -->
 // in RESULTS.md.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -55,6 +56,7 @@ const systems = {
   'supervise-files': pathToFileURL(join(root, 'dist/lib/index.js')).href,
   ...(args.before ? { 'supervise-before': pathToFileURL(join(buildRevision(String(args.before)), 'index.js')).href } : {}),
   effection: import.meta.resolve('effection'),
+  'empty-file': pathToFileURL(emptyFile()).href,
   empty: 'data:text/javascript,export%20{}',
 };
 const describe = {
@@ -62,8 +64,18 @@ const describe = {
   'supervise-files': "this build's `dist/lib/index.js`, file by file as tsc emits it",
   'supervise-before': `\`dist/lib/index.js\` at ${args.before} (before the bundle and the lazy built-ins)`,
   effection: `effection ${packageVersion(join(root, 'benchmarks/node_modules/effection/package.json'))} (\`import 'effection'\`)`,
+  'empty-file': 'a file exporting nothing, in a `"type": "module"` package: the floor of importing any package from disk',
   empty: 'a `data:` module exporting nothing: the floor of one dynamic import',
 };
+
+/** A package of one empty ES module, in a temporary directory removed at exit. */
+function emptyFile() {
+  const dir = mkdtempSync(join(os.tmpdir(), 'supervise-import-empty-'));
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  writeFileSync(join(dir, 'index.js'), 'export {};\n');
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, 'index.js');
+}
 
 /** Builds `revision` in a temporary worktree (the root's node_modules and tsc) and returns a copy of its dist/lib. */
 function buildRevision(revision) {

@@ -12,7 +12,7 @@
 // gives either entry a copy of its own fails here, as does any change in the set of files.
 //
 //   node scripts/bundle.mjs            bundle into dist/bundle/ (after tsc, which checks the types)
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, transform } from 'esbuild';
@@ -49,7 +49,7 @@ const { metafile, outputFiles } = await build({
 mkdirSync(outdir, { recursive: true });
 for (const file of outputFiles) {
   const { code } = await transform(file.text, { loader: 'js', target: 'node20.19', charset: 'ascii' });
-  writeFileSync(file.path, keepClassNames(code));
+  writeFileSync(file.path, keepFunctionNames(keepClassNames(code)));
 }
 
 /**
@@ -59,6 +59,25 @@ for (const file of outputFiles) {
  * the class expression as its variable costs nothing, and means the same: inside the class body
  * the name is the class either way, and `_Supervisor` is esbuild's, used nowhere else.
  */
+/**
+ * Two modules' top-level names that collide in the one scope of a bundle are renamed: a function
+ * declared `SuppressedError` becomes `SuppressedError2`, and `SuppressedError.name` would say so.
+ * Each such function declared in lib/ gets its name back with one `defineProperty` after its body
+ * (esbuild's top-level functions end with a `}` of their own at the start of a line).
+ */
+function keepFunctionNames(code) {
+  const declared = new Set(
+    readdirSync(join(root, 'lib'))
+      .filter((file) => file.endsWith('.ts'))
+      .flatMap((file) =>
+        [...readFileSync(join(root, 'lib', file), 'utf8').matchAll(/^(?:export )?(?:async )?function\*? ?(\w+)\(/gm)].map((match) => match[1]),
+      ),
+  );
+  return code.replace(/^(?:async )?function\*? ?((\w+?)\d+)\([\s\S]*?\n\}\n/gm, (whole, renamed, name) =>
+    declared.has(name) && !declared.has(renamed) ? `${whole}Object.defineProperty(${renamed}, "name", { value: ${JSON.stringify(name)} });\n` : whole,
+  );
+}
+
 function keepClassNames(code) {
   let mended = code;
   for (const [, name] of code.matchAll(/\bvar (\w+) = class _\1\b/g)) mended = mended.replace(new RegExp(`\\b_${name}\\b`, 'g'), name);

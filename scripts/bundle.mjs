@@ -4,7 +4,7 @@
 // runs it after tsc; the specs keep importing tsc's dist/lib/*.js, file by file.
 //
 // Why a bundle: Node 20 pays for every ESM file it loads (resolve, read, compile, link), and lib/ is
-// ~45 of them; three files cost a fraction of that (benchmarks/import.mjs measures it).
+// about fifty of them; three files cost a fraction of that (benchmarks/import.mjs measures it).
 //
 // One module state: code splitting puts every module both entries use (the signal registry, the ids,
 // the spawn clock, the Supervisor class itself) into one shared chunk that both import, so
@@ -55,7 +55,7 @@ for (const file of outputFiles) {
 /**
  * A bundled class that refers to itself becomes `var Supervisor = class _Supervisor {...}`, whose
  * name is `_Supervisor` (in `inspect`, in error messages). esbuild's `keepNames` mends it with a
- * `defineProperty` per function and class at load: measured, about a fifth of the import. Naming
+ * `defineProperty` per function and class at load: measured, about a tenth of the import. Naming
  * the class expression as its variable costs nothing, and means the same: inside the class body
  * the name is the class either way, and `_Supervisor` is esbuild's, used nowhere else.
  */

@@ -639,12 +639,14 @@ Adapters live in \`benchmarks/adapters/\`, one per system, with the interface de
 Effect's current major is 4 (checked with \`npm view effect dist-tags\`), so the harness pins \`effect@^4\`. \`effect-scope\` uses \`Scope.make()\`'s default sequential finalizer strategy: its shutdown interrupts and awaits one fiber after the other (W4 shows it); \`Scope.make("parallel")\` would not.
 `);
 
-// benchmarks/drain.mjs, spawn-options.mjs, scale.mjs and compare.mjs write their own sections: kept verbatim, right after the intro.
+// benchmarks/drain.mjs, spawn-options.mjs, scale.mjs, restart.mjs, import.mjs and compare.mjs write their own sections: kept verbatim, right after the intro.
 const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
 const ownSections = [
   /<!-- drain:start -->[\s\S]*?<!-- drain:end -->/,
   /<!-- spawn-options:start -->[\s\S]*?<!-- spawn-options:end -->/,
   /<!-- scale:start -->[\s\S]*?<!-- scale:end -->/,
+  /<!-- restart:start -->[\s\S]*?<!-- restart:end -->/,
+  /<!-- import:start -->[\s\S]*?<!-- import:end -->/,
   /<!-- compare:start -->[\s\S]*?<!-- compare:end -->/,
 ]
   .map((pattern) => pattern.exec(previous)?.[0])

@@ -5,7 +5,9 @@
  *
  * @module
  */
-import diagnosticsChannel from 'node:diagnostics_channel';
+import { builtin } from './builtins.js';
+
+const diagnosticsChannel = builtin('node:diagnostics_channel');
 
 /**
  * The names of supervise's channels, to subscribe with `diagnostics_channel.subscribe`.

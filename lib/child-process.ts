@@ -7,8 +7,7 @@
  * @module
  */
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { readFileSync, readdirSync } from 'node:fs';
+import { builtin } from './builtins.js';
 import { invalidArgType } from './errors.js';
 import { type AdapterSpec, type GracePeriod, type GracePeriodOptions, beginStop, defineWith, hasMethods, pollUntil } from './graceful.js';
 import { checkSignalName, signalNumber } from './signals.js';
@@ -101,7 +100,7 @@ defineWith(stopChildProcess, adapter);
 
 async function stop(child: ChildProcess, pid: number, group: boolean, signal: NodeJS.Signals, grace: GracePeriod): Promise<void> {
   const target = group ? -pid : pid;
-  const exited = hasExited(child) ? Promise.resolve() : once(child, 'exit');
+  const exited = hasExited(child) ? Promise.resolve() : builtin('node:events').once(child, 'exit');
   const polling = new AbortController();
   const stopped = group ? exited.then(() => pollUntil(() => !groupRuns(pid), groupPollMs, polling.signal)) : exited;
   send(target, signal);
@@ -142,7 +141,7 @@ function groupRuns(pgid: number): boolean {
   }
   let entries: string[];
   try {
-    entries = readdirSync('/proc');
+    entries = builtin('node:fs').readdirSync('/proc');
   } catch {
     return true; // no /proc: trust kill()
   }
@@ -161,7 +160,7 @@ function groupRuns(pgid: number): boolean {
 /** The fields of /proc/<pid>/stat after the command name: state, ppid, pgrp, … (undefined when unreadable). */
 function statFields(pid: number): string[] | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = builtin('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { debuglog } from 'node:util';
+import { builtin } from './builtins.js';
 
 /**
  * @internal Whether `NODE_DEBUG` turns on the debug section `section`. Node's `debuglog()` says
@@ -11,7 +11,11 @@ import { debuglog } from 'node:util';
  * variable is read as Node reads it: a comma-separated list of section names, case-insensitive,
  * `*` matching any run of characters.
  */
-export function debugEnabled(section: string, logger: { enabled?: unknown } = debuglog(section), nodeDebug = process.env.NODE_DEBUG): boolean {
+export function debugEnabled(
+  section: string,
+  logger: { enabled?: unknown } = builtin('node:util').debuglog(section),
+  nodeDebug = process.env.NODE_DEBUG,
+): boolean {
   if (typeof logger.enabled === 'boolean') return logger.enabled;
   return (nodeDebug ?? '').split(',').some((name) => {
     const pattern = name

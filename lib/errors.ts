@@ -5,7 +5,7 @@
  * @module
  */
 
-import { inspect } from 'node:util';
+import { builtin } from './builtins.js';
 
 /**
  * Thrown by `spawn`, `child`, `use`, `adopt` and `defer` once the supervisor can no longer take
@@ -54,7 +54,7 @@ export class RestartLimitError extends Error {
 export function summarize(error: unknown): string {
   try {
     if (error instanceof Error) return `${String(error.name)}: ${String(error.message)}`;
-    return typeof error === 'string' ? error : inspect(error, { depth: 1, breakLength: Infinity });
+    return typeof error === 'string' ? error : builtin('node:util').inspect(error, { depth: 1, breakLength: Infinity });
   } catch {
     return unprintable(error);
   }
@@ -66,7 +66,7 @@ export function summarize(error: unknown): string {
  */
 export function loggable(error: unknown): unknown {
   try {
-    inspect(error); // what console.error does with it: a value that survives this can be logged as is
+    builtin('node:util').inspect(error); // what console.error does with it: a value that survives this can be logged as is
     return error;
   } catch {
     // Several failures at once (a subtree's run), one of which cannot be printed: the others still can.

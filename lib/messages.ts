@@ -7,7 +7,7 @@
  *
  * @module
  */
-import cluster from 'node:cluster';
+import { builtin } from './builtins.js';
 
 /** @internal What the shared listener delivers the message to: a root's listener. */
 export interface MessageSubscriber {
@@ -56,8 +56,9 @@ export function unsubscribeMessages(subscriber: MessageSubscriber): void {
  * @internal Whether this process is told to stop by message: it runs under PM2, or is a cluster
  * worker. Not `process.env.NODE_UNIQUE_ID`: Node deletes it from a worker's environment while
  * starting it (so that the worker's own children do not inherit it); `cluster.isWorker` is set
- * from it before that.
+ * from it before that. `node:cluster` is fetched only here, in a process with an IPC channel: Node
+ * has loaded it already in a worker, and the others need not pay for it at import.
  */
 export function stoppedByMessage(): boolean {
-  return typeof process.send === 'function' && (process.env.pm_id !== undefined || cluster.isWorker);
+  return typeof process.send === 'function' && (process.env.pm_id !== undefined || builtin('node:cluster').isWorker);
 }

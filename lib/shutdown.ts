@@ -20,8 +20,7 @@
  *
  * @module
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { debuglog } from 'node:util';
+import { builtin } from './builtins.js';
 import { shutdownDisposeChannel, shutdownEndChannel, shutdownPhaseChannel, shutdownStartChannel } from './channels.js';
 import type { SubtreeCore, SupervisorCore } from './core.js';
 import { Deadline, timedOut } from './deadline.js';
@@ -36,7 +35,7 @@ import { stragglersOf, stuckTaskReport } from './stuck-report.js';
 /** How a disposer ended, as `supervise:shutdown:dispose` says. */
 type DisposeOutcome = 'disposed' | 'failed' | 'timed-out';
 
-const debug = debuglog('supervise');
+const debug = builtin('node:util').debuglog('supervise');
 /**
  * @internal Runs `sup`'s shutdown from start to report. The supervisor calls it once; it never
  * rejects, because every user callback it runs is caught and reported.
@@ -68,7 +67,8 @@ export async function shutdownSequence(
   if (shutdownStartChannel.hasSubscribers) {
     shutdownStartChannel.publish({ supervisor: sup, cause, signal, reason: abortReason, pending: sup.size });
   }
-  const drained = drainDelay > 0 ? sleep(drainDelay) : undefined;
+  // The global timer, not node:timers/promises': that module would be loaded at every import for this line.
+  const drained = drainDelay > 0 ? new Promise<void>((resolve) => setTimeout(resolve, drainDelay)) : undefined;
   const beforeCancel = sup._hooks?.beforeCancel;
   if (beforeCancel !== undefined) {
     try {

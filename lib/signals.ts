@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { constants } from 'node:os';
+import { builtin } from './builtins.js';
 import { invalidArgType, invalidArgValue } from './errors.js';
 import { maxTimeoutMs } from './long-timeout.js';
 
@@ -50,7 +50,7 @@ export function validateSignals(value: unknown, what = 'options.signals'): reado
 
 /** @internal Checks that `name` is a signal of this platform, for sending it. */
 export function checkSignalName(name: unknown, what: string): NodeJS.Signals {
-  if (typeof name !== 'string' || !Object.hasOwn(constants.signals, name)) {
+  if (typeof name !== 'string' || !Object.hasOwn(builtin('node:os').constants.signals, name)) {
     throw Object.assign(new TypeError(`${what}: unknown signal ${JSON.stringify(name)}`), { code: 'ERR_UNKNOWN_SIGNAL' });
   }
   return name as NodeJS.Signals;
@@ -58,7 +58,7 @@ export function checkSignalName(name: unknown, what: string): NodeJS.Signals {
 
 /** The number of a signal, for the 128 + n exit code shells and supervisors expect. */
 export function signalNumber(signal: NodeJS.Signals): number {
-  return constants.signals[signal];
+  return builtin('node:os').constants.signals[signal];
 }
 
 /**

@@ -8,8 +8,11 @@
 
 const sites = new WeakMap<object, Error>();
 
-/** Where supervise's own modules are, to leave their frames out of a spawn site. */
-const ownDirectory = new URL('./', import.meta.url).href;
+/**
+ * Where supervise's own modules are, to leave their frames out of a spawn site: worked out at the
+ * first stuck-task report, since the first read of `import.meta` costs every import of supervise.
+ */
+let ownDirectory: string | undefined;
 
 /** @internal Records the stack of the call to `spawn` that made `task`, starting at `spawn`'s caller. */
 export function recordSpawnSite(task: { readonly name: string }, spawn: (...args: never[]) => unknown): void {
@@ -30,10 +33,12 @@ export function spawnSitesOf(tasks: readonly { readonly id: number }[], ids: Rea
     if (!ids.has(task.id)) continue;
     const stack = sites.get(task)?.stack;
     if (stack === undefined) continue;
+    ownDirectory ??= new URL('./', import.meta.url).href;
+    const own = ownDirectory;
     const frames = stack
       .split('\n')
       .slice(1)
-      .filter((frame) => !frame.includes(ownDirectory));
+      .filter((frame) => !frame.includes(own));
     found.set(task.id, frames.join('\n'));
   }
   return found;

@@ -40,7 +40,7 @@
  * ```
  * @module
  */
-import { types } from 'node:util';
+import { builtin } from './builtins.js';
 import { invalidArgType, invalidArgValue, loggable } from './errors.js';
 import { recordFailure } from './failure-policy.js';
 import { checkKnownKeys, checkOptionsObject } from './option-checks.js';
@@ -241,7 +241,7 @@ function callOnStart(onStart: (sup: Supervisor) => void, sup: Supervisor): { rea
   }
   // A genuine promise only (an async function's): a Task returned by an arrow is not a mistake.
   // `types.isPromise` runs no user code, as `instanceof` would on a Proxy.
-  if (!types.isPromise(returned)) return undefined;
+  if (!builtin('node:util').types.isPromise(returned)) return undefined;
   // What the promise rejects with is reported too, or logged once the report is made: never lost.
   // Watched before the run fails, so that a promise rejected already is seen before the report.
   try {

@@ -16,8 +16,7 @@
  * ```
  * @module
  */
-import assert from 'node:assert/strict';
-import diagnosticsChannel from 'node:diagnostics_channel';
+import { builtin } from './builtins.js';
 import { channels } from './channels.js';
 import type {
   ShutdownDisposeMessage,
@@ -166,12 +165,12 @@ export function recordTimeline(sup: Supervisor): Timeline {
       },
     ],
   ];
-  for (const [name, onMessage] of subscriptions) diagnosticsChannel.subscribe(name, onMessage);
+  for (const [name, onMessage] of subscriptions) builtin('node:diagnostics_channel').subscribe(name, onMessage);
   let recording = true;
   const stop = () => {
     if (!recording) return;
     recording = false;
-    for (const [name, onMessage] of subscriptions) diagnosticsChannel.unsubscribe(name, onMessage);
+    for (const [name, onMessage] of subscriptions) builtin('node:diagnostics_channel').unsubscribe(name, onMessage);
   };
   // Not `sup.done`: reading it would collect a request scope's failure (see `sup.scope()`), which watching must not.
   const done = sup._life.done.then((report) => {
@@ -192,7 +191,7 @@ export function recordTimeline(sup: Supervisor): Timeline {
         const at = recorded.indexOf(line, from);
         if (at < 0) {
           const seenEarlier = recorded.lastIndexOf(line, from - 1) >= 0;
-          assert.fail(
+          builtin('node:assert/strict').fail(
             `timeline: ${JSON.stringify(line)} ${seenEarlier ? 'happened, but before the line expected ahead of it' : 'did not happen'}.\n` +
               `expected, in order:\n${expected.map((l) => `  ${l}`).join('\n')}\nrecorded:\n${recorded.map((l) => `  ${l}`).join('\n')}`,
           );

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
+import { builtin } from './builtins.js';
 import { type AdapterSpec, type GracePeriod, type GracePeriodOptions, beginStop, defineWith, hasMethods } from './graceful.js';
 import { SHUTDOWN_MESSAGE } from './messages.js';
 
@@ -52,7 +52,7 @@ export function stopWorker(worker: Worker, options?: StopWorkerOptions): Promise
   const { grace, options: checked } = beginStop(adapter, worker, options);
   if (worker.threadId === -1) return Promise.resolve(); // already exited
   worker.postMessage(checked.message ?? SHUTDOWN_MESSAGE); // here, so a message it cannot clone throws at the call
-  return stop(worker, once(worker, 'exit'), grace);
+  return stop(worker, builtin('node:events').once(worker, 'exit'), grace);
 }
 
 export declare namespace stopWorker {

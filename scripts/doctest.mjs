@@ -2,12 +2,12 @@
 // Documentation that runs: every ```ts block of README.md and docs/API.md, and every ```ts block
 // under an `@example` tag in the JSDoc of lib/**/*.ts, is type-checked against the PUBLISHED
 // declarations (the built dist/lib/*.d.ts: what users import as 'supervise' and
-// 'supervise/testing'), strict, and the complete programs among them are run (tokio's doctests are
-// the model). `npm test` runs it after the build.
+// 'supervise/testing'), strict, and the complete programs among them are run against the bundle users
+// import (dist/bundle; tokio's doctests are the model). `npm test` runs it after the build.
 //
 //   node scripts/doctest.mjs                       every block of README.md, docs/API.md, lib/
 //   node scripts/doctest.mjs --only=lib/task.ts    the blocks whose source path contains this
-//   node scripts/doctest.mjs --dist=/tmp/d/lib     declarations and JS from another build (default dist/lib)
+//   node scripts/doctest.mjs --dist=/tmp/d/lib     declarations and JS from another build (default dist/lib; JS from ../bundle if any)
 //   node scripts/doctest.mjs --timeout=30000       the hang guard of each run, in ms (default 30 s)
 //   node scripts/doctest.mjs --keep                keep the temp directory, and print its path
 //   node scripts/doctest.mjs --list                print each block's location and kind (program, no_run, fragment)
@@ -328,15 +328,19 @@ const cleanup = () => {
 process.on('exit', cleanup);
 for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => process.exit(130));
 
-// Run time: node_modules/supervise is a package whose exports map to the chosen build, and every
-// dev dependency of the repository is linked next to it.
+// Run time: node_modules/supervise is a package whose exports map to the chosen build's JS, and every
+// dev dependency of the repository is linked next to it. The JS is the build's bundle (dist/bundle
+// beside dist/lib: what the published package's exports point at) when it has one, else the files
+// of the chosen directory (a dist-esnext build has no bundle).
+const bundle = join(args.dist, '..', 'bundle');
+const runtime = ['index.js', 'testing.js', 'shared.js'].every((file) => existsSync(join(bundle, file))) ? bundle : args.dist;
 const modules = join(tmp, 'node_modules');
 mkdirSync(join(modules, 'supervise'), { recursive: true });
 writeFileSync(
   join(modules, 'supervise', 'package.json'),
-  JSON.stringify({ name: 'supervise', type: 'module', exports: { '.': './lib/index.js', './testing': './lib/testing.js' } }),
+  JSON.stringify({ name: 'supervise', type: 'module', exports: { '.': './js/index.js', './testing': './js/testing.js' } }),
 );
-symlinkSync(args.dist, join(modules, 'supervise', 'lib'), 'dir');
+symlinkSync(runtime, join(modules, 'supervise', 'js'), 'dir');
 for (const entry of readdirSync(join(root, 'node_modules'))) {
   if (entry.startsWith('.') || entry === 'supervise') continue;
   symlinkSync(join(root, 'node_modules', entry), join(modules, entry), 'dir');
@@ -549,7 +553,7 @@ for (const [source, counts] of perSource) {
 }
 console.log(
   `doctest: ${blocks.length} blocks type-checked against ${display(args.dist)} in ${Math.round(checkMs)} ms; ` +
-    `${programs.length} programs run in ${Math.round(runMs)} ms, ${noRun.length} no_run, ${fragments.length} fragments`,
+    `${programs.length} programs run in ${Math.round(runMs)} ms, ${noRun.length} no_run, ${fragments.length} fragments; they import ${display(runtime)}`,
 );
 if (failures.length > 0) {
   const text = failures.sort(byLocation).map(({ where, message }) => `${where}: ${message}`);

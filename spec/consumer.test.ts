@@ -5,7 +5,10 @@
 // - CommonJS `require('supervise')`, which needs require(esm) (unflagged since Node 20.19 and 22.12);
 // - TypeScript with `await using sup = new Supervisor()`, type-checked against the published .d.ts
 //   (skipLibCheck off) under moduleResolution NodeNext and Bundler, a .cts file under NodeNext, and run.
-// The tarball's file list is asserted: dist/lib JS and .d.ts, README, CHANGELOG, LICENSE, package.json.
+// - both entry points at once, 'supervise' and 'supervise/testing', from ESM and from CommonJS: one
+//   module state (one Supervisor class, one signal registry) in the bundle they share.
+// The tarball's file list is asserted: the bundle (dist/bundle: the two entry points and the chunk they
+// share), dist/lib .d.ts, README, CHANGELOG, LICENSE, package.json.
 
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -126,16 +129,16 @@ describe(`the packed package, installed in a fresh project, on Node ${process.ve
     if (temp !== '') rmSync(temp, { recursive: true, force: true });
   });
 
-  it('the tarball holds dist/lib JS and .d.ts, README, CHANGELOG, LICENSE and package.json, nothing else', () => {
+  it('the tarball holds the bundle, dist/lib .d.ts, README, CHANGELOG, LICENSE and package.json, nothing else', () => {
     const expected = [
       'CHANGELOG.md',
       'LICENSE',
       'README.md',
       'package.json',
-      ...librarySources().flatMap((source) => {
-        const base = `dist/lib/${source.slice(0, -'.ts'.length)}`;
-        return [`${base}.js`, `${base}.d.ts`];
-      }),
+      'dist/bundle/index.js',
+      'dist/bundle/shared.js',
+      'dist/bundle/testing.js',
+      ...librarySources().map((source) => `dist/lib/${source.slice(0, -'.ts'.length)}.d.ts`),
     ].sort();
     assert.deepEqual(packed!.files.map((file) => file.path).sort(), expected);
   });
@@ -171,7 +174,7 @@ console.log(JSON.stringify({
 `,
     );
     const out = JSON.parse(await ok(process.execPath, ['esm.mjs'], app));
-    assert.equal(fileURLToPath(out.resolved), join(app, 'node_modules', 'supervise', 'dist', 'lib', 'index.js'));
+    assert.equal(fileURLToPath(out.resolved), join(app, 'node_modules', 'supervise', 'dist', 'bundle', 'index.js'));
     assert.deepEqual(out, { ...out, log: ['task aborted', 'deferred'], exitCode: 0, closed: true, run: 'function', stack: 'function' });
   });
 
@@ -193,8 +196,35 @@ console.log(JSON.stringify({ resolved: import.meta.resolve('supervise/testing'),
 `,
     );
     const out = JSON.parse(await ok(process.execPath, ['testing.mjs'], app));
-    assert.equal(fileURLToPath(out.resolved), join(app, 'node_modules', 'supervise', 'dist', 'lib', 'testing.js'));
+    assert.equal(fileURLToPath(out.resolved), join(app, 'node_modules', 'supervise', 'dist', 'bundle', 'testing.js'));
     assert.equal(out.exitCode, 0);
+  });
+
+  it("ESM: 'supervise' and 'supervise/testing' share one module state: one Supervisor class, one signal registry", async () => {
+    writeFileSync(
+      join(app, 'shared.mjs'),
+      `import { Supervisor } from 'supervise';
+import { runForTest, simulateSignal } from 'supervise/testing';
+// A root made from the main entry, and one run by the testing entry: both listen to SIGTERM.
+const sup = new Supervisor({ name: 'main-entry', logger: false });
+const program = runForTest(undefined, { name: 'testing-entry', logger: false });
+const listeners = process.listenerCount('SIGTERM');
+const sameClass = program.supervisor instanceof Supervisor;
+// The testing entry's simulateSignal takes the main entry's Supervisor (a copy of the class would
+// fail its instanceof check), and reaches that root through the one signal registry. What it
+// throws is printed: runForTest's process listeners would otherwise take it as the run's failure.
+try {
+  simulateSignal(sup, 'SIGTERM');
+  const report = await sup.done;
+  simulateSignal(program.supervisor, 'SIGTERM');
+  console.log(JSON.stringify({ listeners, sameClass, cause: report.cause, signal: report.signal, exitCode: await program.exitCode, after: process.listenerCount('SIGTERM') }));
+} catch (error) {
+  console.log(JSON.stringify({ listeners, sameClass, error: String(error) }));
+}
+`,
+    );
+    const out = JSON.parse(await ok(process.execPath, ['shared.mjs'], app));
+    assert.deepEqual(out, { listeners: 1, sameClass: true, cause: 'signal', signal: 'SIGTERM', exitCode: 0, after: 0 });
   });
 
   it('ESM: a run() daemon stops in order on SIGTERM and exits 0', { skip: needs('posixSignals') }, async () => {
@@ -248,8 +278,24 @@ sup.shutdown().then((report) => console.log(JSON.stringify({
 `,
     );
     const out = JSON.parse(await ok(process.execPath, ['cjs.cjs'], app));
-    assert.equal(out.resolved, join(app, 'node_modules', 'supervise', 'dist', 'lib', 'index.js'));
+    assert.equal(out.resolved, join(app, 'node_modules', 'supervise', 'dist', 'bundle', 'index.js'));
     assert.deepEqual(out, { ...out, exitCode: 0, run: 'function', isSuppressedError: 'function' });
+  });
+
+  it("CommonJS: require('supervise') and require('supervise/testing') share the module state with each other and with import", async () => {
+    writeFileSync(
+      join(app, 'shared.cjs'),
+      `const { Supervisor } = require('supervise');
+const { simulateSignal } = require('supervise/testing');
+const sup = new Supervisor({ name: 'required', logger: false });
+simulateSignal(sup, 'SIGTERM');
+sup.done.then(async (report) => {
+  const imported = await import('supervise');
+  console.log(JSON.stringify({ cause: report.cause, sameModule: imported.Supervisor === Supervisor }));
+});
+`,
+    );
+    assert.deepEqual(JSON.parse(await ok(process.execPath, ['shared.cjs'], app)), { cause: 'signal', sameModule: true });
   });
 
   it('TypeScript, moduleResolution NodeNext: `await using` type-checks against the published types and runs', async () => {

@@ -68,6 +68,10 @@ const lacking = {
   sigintToTestProcess:
     runtime === 'deno' &&
     `deno test ${process.versions.deno} ends the whole run on a SIGINT to its own process ("Bail out! SIGINT received"), whatever listens to it`,
+  /** Seeing which built-in modules a program has loaded: process.moduleLoadList (Node) or module.registerHooks (Deno). */
+  builtinModuleLoads:
+    runtime === 'bun' &&
+    `${runtimeName}'s process.moduleLoadList is always empty, it has no module.registerHooks, and a Bun.plugin onResolve never sees a built-in module: which built-in modules a program loaded cannot be observed`,
   /** NODE_DEBUG turning util.debuglog on. */
   nodeDebug: runtime === 'deno' && `${runtimeName}'s util.debuglog ignores NODE_DEBUG: no debug line is printed`,
   /** Error objects shaped as V8 makes them, which the ponyfill's differential test observes. */
@@ -206,8 +210,12 @@ export function startProgram(url: URL, env: Record<string, string> = {}): Fixtur
     for (const check of waiters) check();
   });
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  // Set by the 'exit' event, not read from child.exitCode and signalCode: Deno's child.kill(signal)
+  // sets signalCode at the call, while the child is still running.
+  let hasExited = false;
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => {
+      hasExited = true;
       for (const check of waiters) check();
       resolve({ code, signal });
     });
@@ -227,7 +235,7 @@ export function startProgram(url: URL, env: Record<string, string> = {}): Fixtur
             clearTimeout(timer);
             waiters.delete(check);
             resolve();
-          } else if (child.exitCode !== null || child.signalCode !== null) {
+          } else if (hasExited) {
             clearTimeout(timer);
             waiters.delete(check);
             reject(new Error(`fixture ${name} exited before "${text}"; stdout: ${out}; stderr: ${err}`));

@@ -38,11 +38,11 @@ const firstNativeMajor = 24; // native explicit resource management, so `await u
 const runTimeoutMs = 20 * 60_000; // a hang guard per run; a run normally takes about 3 minutes
 
 // The heaviest randomized and load tests, repeated fewer times than in npm test's run on the
-// machine's Node (which keeps their defaults): 50 random runs of each property test instead of 200
-// and 150 (spec/properties.test.ts, spec/restart-strategy.test.ts), 2 shutdowns under load per drain
-// case instead of 5 and 3 (spec/drain.test.ts, DRAIN_SHUTDOWNS). Every test still runs, with every assertion, on every
-// major; what a Node major changes (its http, net, timers) shows in the first runs. Set in the
-// environment, they win.
+// machine's Node (which keeps their defaults): FC_RUNS, 50 random runs of each property test instead
+// of 200 and 150 (spec/properties.test.ts, spec/restart-strategy.test.ts); DRAIN_SHUTDOWNS, 2
+// shutdowns under load per drain case instead of 5 and 3 (spec/drain.test.ts). Every test still
+// runs, with every assertion, on every major; what a Node major changes (its http, net, timers)
+// shows in the first runs. Set in the environment, they win.
 const secondaryEnv = { FC_RUNS: '50', DRAIN_SHUTDOWNS: '2' };
 
 if (!majors.every((major) => /^\d+$/.test(major))) {

@@ -162,7 +162,11 @@ describe('sup.scope(): failures stay in the scope', guard, () => {
   it('a scope still stopping itself at its parent deadline: what it kept is in the parent report', async () => {
     const sup = quiet({ shutdownTimeout: 200 });
     const scope = sup.scope({ shutdownTimeout: 60_000 });
-    scope.defer(() => new Promise(() => {})); // keeps the scope's own shutdown running past the parent's deadline
+    // Keeps the scope's own shutdown running past the parent's deadline, until the test is done (else
+    // the scope's 60 s deadline would keep this file's process alive for a minute after its tests).
+    let release!: () => void;
+    const hung = new Promise<void>((resolve) => (release = resolve));
+    scope.defer(() => hung);
     const boom = new Error('failed as the parent stopped');
     scope.spawn(async () => {
       throw boom;
@@ -175,13 +179,17 @@ describe('sup.scope(): failures stay in the scope', guard, () => {
       [scope.name],
     );
     assert.equal(root.exitCode, 1);
+    release();
   });
 
   it('what a child below such a scope kept is in the parent report too', async () => {
     const sup = quiet({ shutdownTimeout: 200 });
     const scope = sup.scope({ shutdownTimeout: 60_000 });
     const inner = scope.child({ name: 'inner' });
-    inner.defer(() => new Promise(() => {})); // the scope's disposal waits for this child past the parent's deadline
+    // The scope's disposal waits for this child past the parent's deadline, until the test is done.
+    let release!: () => void;
+    const hung = new Promise<void>((resolve) => (release = resolve));
+    inner.defer(() => hung);
     const deep = new Error('failed as it was cancelled');
     inner.spawn(async (signal) => {
       await aborted(signal);
@@ -194,6 +202,7 @@ describe('sup.scope(): failures stay in the scope', guard, () => {
     await aborted(scope.signal);
     const root = await sup.shutdown();
     assert.deepEqual(root.errors, [boom, deep]);
+    release();
   });
 
   it('what such a scope keeps after its parent stopped waiting is logged, once', async () => {

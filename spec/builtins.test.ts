@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { type Builtins, builtin } from '../lib/builtins.js';
+import { needs } from './helpers.js';
 
 const ids: Array<keyof Builtins> = ['node:cluster', 'node:diagnostics_channel', 'node:events', 'node:fs', 'node:os', 'node:util'];
 
 /** What importing supervise must not load: what only some paths need, and what those bring along. */
 const expensive = ['cluster', 'child_process', 'net', 'dgram', 'stream', 'os', 'timers/promises', 'http'];
 
-const moduleLoadList = (process as { moduleLoadList?: unknown }).moduleLoadList;
-const noLoadList = !Array.isArray(moduleLoadList) && 'this runtime has no process.moduleLoadList to tell what it loaded';
+const noLoadList = needs('moduleLoadList');
 
 interface Child {
   /** The public built-ins the child loaded between its start and its report, by name. */

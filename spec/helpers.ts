@@ -68,6 +68,10 @@ const lacking = {
   sigintToTestProcess:
     runtime === 'deno' &&
     `deno test ${process.versions.deno} ends the whole run on a SIGINT to its own process ("Bail out! SIGINT received"), whatever listens to it`,
+  /** process.moduleLoadList: Node's list of the built-in modules a process has loaded, in order. */
+  moduleLoadList:
+    runtime !== 'node' &&
+    `${runtimeName}'s process.moduleLoadList is always empty${runtime === 'deno' ? ' (module.registerHooks sees loads there: health.test.ts checks node:http that way)' : ''}`,
   /** Seeing which built-in modules a program has loaded: process.moduleLoadList (Node) or module.registerHooks (Deno). */
   builtinModuleLoads:
     runtime === 'bun' &&

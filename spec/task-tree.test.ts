@@ -90,11 +90,17 @@ describe('dumpSignal', { ...guard, skip: needs('posixSignals') }, () => {
     const written: string[] = [];
     const write = process.stderr.write;
     process.stderr.write = ((chunk: string) => written.push(String(chunk)) > 0) as typeof process.stderr.write;
+    // `node --test` on Node 24+ turns on report-on-signal, whose signal is SIGUSR2: without this, the
+    // signal would also write a diagnostic report file into the working directory.
+    const report = process.report as { reportOnSignal?: boolean } | undefined;
+    const reportOnSignal = report?.reportOnSignal;
+    if (reportOnSignal === true) report!.reportOnSignal = false;
     try {
       process.kill(process.pid, 'SIGUSR2');
       for (let i = 0; i < 200 && written.length === 0; i++) await sleep(10);
     } finally {
       process.stderr.write = write;
+      if (reportOnSignal === true) report!.reportOnSignal = true;
     }
     assert.match(written.join(''), /^supervisor "dumped" running, 1 task\n└─ #\d+ "long-running" running, \d+ ms\n$/);
     assert.equal(sup.state, 'running');

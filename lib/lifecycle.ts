@@ -130,10 +130,10 @@ export class Lifecycle {
   #abandoned: { readonly handedUp: Map<unknown, number>; readonly log: (error: unknown) => void } | undefined = undefined;
 
   /**
-   * Its parent's shutdown stopped waiting for it at the deadline, and took `handedUp` (what it
-   * and those below it had kept by then) into its own report. An error kept from now on would
-   * reach no report the process sees: each goes to `log`, but those already handed up, which may
-   * come back up from below once more.
+   * Its parent's shutdown stopped waiting for it at the deadline, and took what it and those below
+   * it had kept by then into its own report. An error kept from now on would reach no report the
+   * process sees: each goes to `log`, but those in `handedUp`, what those below had kept, which
+   * come back up once more in their reports (each as many times as it was handed up).
    */
   abandon(handedUp: readonly unknown[], log: (error: unknown) => void): void {
     const counts = new Map<unknown, number>();

@@ -219,12 +219,15 @@ async function shutdownChild(
  * 10 000 deep.
  */
 function keepErrorsOfTree(sup: SupervisorCore, child: SupervisorCore): void {
-  const handedUp: unknown[] = [];
+  // Only what the supervisors below `child` kept can reach it once more (in their reports); its
+  // own errors are kept already and will not be again. Counting them too would swallow a later,
+  // different failure that happens to be the same value (`undefined`, or an error rethrown).
+  const fromBelow: unknown[] = [];
   const stack = [child];
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
     for (const error of next._life.errors) {
       sup._life.keepError(error);
-      handedUp.push(error);
+      if (next !== child) fromBelow.push(error);
     }
     const waitingFor = next._inDisposal?.child;
     if (waitingFor !== undefined) stack.push(waitingFor);
@@ -238,7 +241,7 @@ function keepErrorsOfTree(sup: SupervisorCore, child: SupervisorCore): void {
     }
   }
   // What reaches `child` from now on, from itself or from below, is logged.
-  child._life.abandon(handedUp, (error) =>
+  child._life.abandon(fromBelow, (error) =>
     child._log('error', `supervise: "${child.name}" failed after "${sup.name}" stopped waiting for it:`, loggable(error)),
   );
 }

@@ -228,6 +228,56 @@ describe('sup.scope(): failures stay in the scope', guard, () => {
     assert.match(lines[0] ?? '', /disposed after the parent report/);
   });
 
+  it('a failure it keeps after its parent stopped waiting is logged even when it is the value already handed up', async () => {
+    // A resource that rethrows the failure it last saw as it closes: the same object, thrown a
+    // second time, after the parent's report. Only what those below the scope kept comes back up.
+    const logger = recordingLogger();
+    const sup = new Supervisor({ signals: false, logger, shutdownTimeout: 100 });
+    const scope = sup.scope({ shutdownTimeout: 400 });
+    const boom = new Error('the scope failed');
+    scope.defer(() => {
+      throw boom;
+    });
+    scope.defer(() => new Promise(() => {})); // disposed first, stuck until the scope's own deadline
+    scope.spawn(async () => {
+      throw boom;
+    });
+    await aborted(scope.signal);
+    const root = await sup.shutdown();
+    assert.deepEqual(root.errors, [boom]);
+    const own = await scope._life.done;
+    assert.deepEqual(own.errors, [boom, boom]);
+    const lines = logger.lines.filter((line) => line.includes('stopped waiting'));
+    assert.equal(lines.length, 1, logger.lines.join('\n'));
+    assert.match(lines[0] ?? '', /the scope failed/);
+  });
+
+  it('what a child below such a scope kept, handed up once, comes back up without being logged', async () => {
+    const logger = recordingLogger();
+    const sup = new Supervisor({ signals: false, logger, shutdownTimeout: 100 });
+    const scope = sup.scope({ shutdownTimeout: 400 });
+    const inner = scope.child({ name: 'inner' });
+    inner.defer(() => new Promise(() => {})); // stuck until the scope's own deadline
+    const deep = new Error('failed as it was cancelled');
+    inner.spawn(async (signal) => {
+      await aborted(signal);
+      throw deep;
+    });
+    const boom = new Error('the scope failed');
+    scope.spawn(async () => {
+      throw boom;
+    });
+    await aborted(scope.signal);
+    const root = await sup.shutdown();
+    assert.deepEqual(root.errors, [boom, deep]);
+    const own = await scope._life.done;
+    assert.deepEqual(own.errors, [boom, deep]);
+    assert.deepEqual(
+      logger.lines.filter((line) => line.includes('stopped waiting')),
+      [],
+    );
+  });
+
   it('delivers hostile values as thrown: null, undefined, a symbol, a null-prototype object, a revoked Proxy', async () => {
     const { proxy, revoke } = Proxy.revocable({}, {});
     revoke();

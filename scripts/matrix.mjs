@@ -23,10 +23,11 @@
 // These runs repeat the heaviest randomized and load tests fewer times than the run under c8 on the
 // machine's Node (`secondaryEnv`). Prints one summary line per run and a total, and exits non-zero
 // if any run failed, timed out or ran no test.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, posix, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnWithHangGuard } from './lib/hang-guard.mjs';
 import { ensureNode } from './ensure-node.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -151,22 +152,14 @@ function runTests(label, binary, files, env) {
     const started = performance.now();
     const args = ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files];
     console.log(`\n=== matrix: ${label}: ${binary} --test ${files.length} files`);
-    // Its own process group, so a hung run can be killed with everything it started.
-    const child = spawn(binary, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    const { child, timedOut: hung } = spawnWithHangGuard(binary, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] }, runTimeoutMs);
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk) => {
       output += chunk;
       process.stdout.write(chunk);
     });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {}
-    }, runTimeoutMs);
     child.on('close', (code, signal) => {
-      clearTimeout(timer);
+      const timedOut = hung();
       // The reporter's closing lines: "ℹ pass 12" (spec) or "# pass 12" (tap); the last of each counts.
       const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
       const count = (name) => {

@@ -23,6 +23,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnWithHangGuard } from './lib/hang-guard.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const known = ['bun', 'deno'];
@@ -122,20 +123,17 @@ function runFile(name, binary, file) {
     const env = { FC_RUNS: '50', DRAIN_SHUTDOWNS: '2', ...process.env, NO_COLOR: '1' };
     delete env.NODE_V8_COVERAGE;
     delete env.FORCE_COLOR;
-    // Its own process group, so a hung file can be killed with everything it started.
-    const child = spawn(binary, runners[name].args(file), { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const { child, timedOut: hung } = spawnWithHangGuard(
+      binary,
+      runners[name].args(file),
+      { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] },
+      fileTimeoutMs,
+    );
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {}
-    }, fileTimeoutMs);
     child.on('close', (code, signal) => {
-      clearTimeout(timer);
+      const timedOut = hung();
       const counts = runners[name].parse(output.replace(/\x1b\[[0-9;]*m/g, ''));
       const result = { file, code, signal, timedOut, ...counts, seconds: (performance.now() - started) / 1000 };
       const ok = !failed(result);

@@ -182,14 +182,15 @@ describe('sup.scope(): failures stay in the scope', guard, () => {
     release();
   });
 
-  it('what a child below such a scope kept is in the parent report too', async () => {
-    const sup = quiet({ shutdownTimeout: 200 });
-    const scope = sup.scope({ shutdownTimeout: 60_000 });
+  /**
+   * A scope that fails (`boom`) while its child `inner` fails as it is cancelled (`deep`) and then
+   * holds the scope's disposal with `innerDisposer`, past the parent's deadline; resolves with the
+   * parent's report once the parent has stopped waiting.
+   */
+  async function scopeHeldBelowPastTheDeadline(sup: Supervisor, scopeTimeout: number, innerDisposer: () => Promise<void>) {
+    const scope = sup.scope({ shutdownTimeout: scopeTimeout });
     const inner = scope.child({ name: 'inner' });
-    // The scope's disposal waits for this child past the parent's deadline, until the test is done.
-    let release!: () => void;
-    const hung = new Promise<void>((resolve) => (release = resolve));
-    inner.defer(() => hung);
+    inner.defer(innerDisposer);
     const deep = new Error('failed as it was cancelled');
     inner.spawn(async (signal) => {
       await aborted(signal);
@@ -200,7 +201,14 @@ describe('sup.scope(): failures stay in the scope', guard, () => {
       throw boom;
     });
     await aborted(scope.signal);
-    const root = await sup.shutdown();
+    return { scope, boom, deep, root: await sup.shutdown() };
+  }
+
+  it('what a child below such a scope kept is in the parent report too', async () => {
+    // The scope's disposal waits for this child past the parent's deadline, until the test is done.
+    let release!: () => void;
+    const hung = new Promise<void>((resolve) => (release = resolve));
+    const { root, boom, deep } = await scopeHeldBelowPastTheDeadline(quiet({ shutdownTimeout: 200 }), 60_000, () => hung);
     assert.deepEqual(root.errors, [boom, deep]);
     release();
   });
@@ -255,20 +263,8 @@ describe('sup.scope(): failures stay in the scope', guard, () => {
   it('what a child below such a scope kept, handed up once, comes back up without being logged', async () => {
     const logger = recordingLogger();
     const sup = new Supervisor({ signals: false, logger, shutdownTimeout: 100 });
-    const scope = sup.scope({ shutdownTimeout: 400 });
-    const inner = scope.child({ name: 'inner' });
-    inner.defer(() => new Promise(() => {})); // stuck until the scope's own deadline
-    const deep = new Error('failed as it was cancelled');
-    inner.spawn(async (signal) => {
-      await aborted(signal);
-      throw deep;
-    });
-    const boom = new Error('the scope failed');
-    scope.spawn(async () => {
-      throw boom;
-    });
-    await aborted(scope.signal);
-    const root = await sup.shutdown();
+    // Stuck until the scope's own deadline.
+    const { scope, root, boom, deep } = await scopeHeldBelowPastTheDeadline(sup, 400, () => new Promise(() => {}));
     assert.deepEqual(root.errors, [boom, deep]);
     const own = await scope._life.done;
     assert.deepEqual(own.errors, [boom, deep]);

@@ -448,6 +448,9 @@ function multiplicities(list: readonly unknown[]): Map<unknown, number> {
   return counts;
 }
 
+/** How much later than the library's the test's view of the root's deadline may be, in ms. */
+const deadlineMargin = 20;
+
 /** Resolves with `promise`, or fails after a generous hang guard. */
 async function within<T>(promise: Promise<T>, what: string, ms = 20_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -542,7 +545,11 @@ async function checkRun(plan: RunPlan, baseline: string, run: Run, restartedFail
     const group = groups.get(value) ?? { early: 0, total: 0, label };
     groups.set(value, group);
     group.total++;
-    if (at < deadline - 1) group.early++;
+    // `deadline` comes from the moment the root's signal aborted, which the library reaches after it
+    // has fixed its own deadline: by a GC pause or two later under load (c8, a busy CI). A value
+    // thrown in that margin may be either side of the library's deadline, so it is held only to
+    // "in the report or logged", as a late one is.
+    if (at < deadline - deadlineMargin) group.early++;
   }
   // A subtree's run that failed more than once is restarted, or given up on, as one AggregateError of them.
   const madeBySubtree = (error: unknown): error is AggregateError => {
@@ -657,7 +664,12 @@ describe('random trees with injected faults and hostile values', { timeout: 900_
     const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED);
     await fc.assert(
       fc.asyncProperty(runPlan, (plan) => check(plan, baseline)),
-      { numRuns: Number(process.env.FC_RUNS ?? 200), ...(seed === undefined ? {} : { seed }), endOnFailure: process.env.FC_SHRINK === '0' },
+      {
+        numRuns: Number(process.env.FC_RUNS ?? 200),
+        ...(seed === undefined ? {} : { seed }),
+        endOnFailure: process.env.FC_SHRINK === '0',
+        includeErrorInReport: true,
+      },
     );
   });
 });

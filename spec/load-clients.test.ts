@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
-import { type Http1LoadCounts, type Http2LoadCounts, startHttp1Load, startHttp2Load } from './load-clients.js';
+import { type Http1LoadCounts, type Http2LoadCounts, type Http2LoadOptions, type LoadRun, startHttp1Load, startHttp2Load } from './load-clients.js';
 import { needs } from './helpers.js';
 
 const guard = { timeout: 20_000, concurrency: false };
@@ -106,6 +106,26 @@ function assertConsistent(c: Http1LoadCounts): void {
 /** The invariant of every HTTP/2 run: each stream started is answered, refused or dropped after stop(). */
 function assertSettled(c: Http2LoadCounts): void {
   assert.equal(c.streamsStarted, c.answered + c.refused + c.dropped);
+}
+
+/** Starts an HTTP/2 load against `server`; the test's cleanup stops it, then closes the server. */
+function loadAgainst(
+  server: { readonly port: number; close(): Promise<void> },
+  options: Omit<Http2LoadOptions, 'port'>,
+  defer: (cleanup: () => unknown) => void,
+): LoadRun<Http2LoadCounts> {
+  defer(() => server.close());
+  const load = startHttp2Load({ port: server.port, ...options });
+  defer(() => load.stop(0));
+  return load;
+}
+
+/** Stops `load` and returns its counts, checked for what every run must hold: no anomaly, every stream settled. */
+async function stopSettled(load: LoadRun<Http2LoadCounts>): Promise<Http2LoadCounts> {
+  const c = await load.stop();
+  assert.deepEqual(c.anomalies, []);
+  assertSettled(c);
+  return c;
 }
 
 describe('startHttp1Load', guard, () => {
@@ -412,13 +432,9 @@ describe('startHttp2Load', guard, () => {
         streams++;
         answer(stream);
       });
-      defer(() => server.close());
-      const load = startHttp2Load({ port: server.port, sessions: 2, streamsPerSession: 4 });
-      defer(() => load.stop(0));
+      const load = loadAgainst(server, { sessions: 2, streamsPerSession: 4 }, defer);
       await load.answeredAtLeast(300);
-      const c = await load.stop();
-      assert.deepEqual(c.anomalies, []);
-      assertSettled(c);
+      const c = await stopSettled(load);
       assert.ok(c.answered >= 300);
       assert.equal(c.refused, 0);
       assert.equal(c.dropped, 0);
@@ -432,13 +448,9 @@ describe('startHttp2Load', guard, () => {
   it('h2 over TLS: the same counts', { skip: needs('http2Client') }, () =>
     clean(async (defer) => {
       const server = await h2Server(answer, true);
-      defer(() => server.close());
-      const load = startHttp2Load({ port: server.port, sessions: 2, streamsPerSession: 3, tls: { ca: tlsFiles.cert } });
-      defer(() => load.stop(0));
+      const load = loadAgainst(server, { sessions: 2, streamsPerSession: 3, tls: { ca: tlsFiles.cert } }, defer);
       await load.answeredAtLeast(150);
-      const c = await load.stop();
-      assert.deepEqual(c.anomalies, []);
-      assertSettled(c);
+      const c = await stopSettled(load);
       assert.equal(c.refused + c.dropped, 0);
       assert.equal(c.sessionsOpened, 2);
     }),
@@ -460,14 +472,10 @@ describe('startHttp2Load', guard, () => {
           stream.session!.close(); // GOAWAY with the last stream it processed; in-flight streams still finish
         }
       });
-      defer(() => server.close());
-      const load = startHttp2Load({ port: server.port, sessions: 2, streamsPerSession: 4 });
-      defer(() => load.stop(0));
+      const load = loadAgainst(server, { sessions: 2, streamsPerSession: 4 }, defer);
       await eventually(() => closedSessions.size === 2, 'the server closed two sessions');
       await load.answeredAtLeast(load.counts().answered + 40);
-      const c = await load.stop();
-      assert.deepEqual(c.anomalies, []);
-      assertSettled(c);
+      const c = await stopSettled(load);
       assert.equal(c.dropped, 0);
       assert.equal(c.refused, c.streamsStarted - received, 'refused: exactly the streams the server never accepted');
       assert.ok(c.goaways >= 2, String(c.goaways));
@@ -494,13 +502,9 @@ describe('startHttp2Load', guard, () => {
           else if (sessionNumber === 2 && stream.id === 3) stream.close(NGHTTP2_INTERNAL_ERROR);
           else answer(stream);
         });
-        defer(() => server.close());
-        const load = startHttp2Load({ port: server.port, sessions: 1, streamsPerSession: 4 });
-        defer(() => load.stop(0));
+        const load = loadAgainst(server, { sessions: 1, streamsPerSession: 4 }, defer);
         await load.answeredAtLeast(30);
-        const c = await load.stop();
-        assert.deepEqual(c.anomalies, []);
-        assertSettled(c);
+        const c = await stopSettled(load);
         assert.equal(c.goaways, 1);
         assert.equal(c.refused, 3, 'streams 5 and 7 of the first session, stream 1 of the second');
         assert.equal(c.dropped, 1, 'stream 3 of the second session');
@@ -522,13 +526,9 @@ describe('startHttp2Load', guard, () => {
         held.set(session, (held.get(session) ?? 0) + 1);
         if (held.get(session) === 4) session.destroy(); // all four streams of this session were accepted
       });
-      defer(() => server.close());
-      const load = startHttp2Load({ port: server.port, sessions: 2, streamsPerSession: 4 });
-      defer(() => load.stop(0));
+      const load = loadAgainst(server, { sessions: 2, streamsPerSession: 4 }, defer);
       await load.answeredAtLeast(40);
-      const c = await load.stop();
-      assert.deepEqual(c.anomalies, []);
-      assertSettled(c);
+      const c = await stopSettled(load);
       assert.equal(c.dropped, 8);
       // Its RST_STREAMs reach the client before its GOAWAY: streams started in between are above the GOAWAY's
       // last stream id, refused, and the server never saw them.

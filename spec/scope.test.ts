@@ -213,50 +213,46 @@ describe('sup.scope(): failures stay in the scope', guard, () => {
     release();
   });
 
-  it('what such a scope keeps after its parent stopped waiting is logged, once', async () => {
+  /**
+   * A scope that fails with `boom` and, as it is disposed after its parent stopped waiting for it,
+   * throws `late(boom)` from a resource disposed behind a stuck one. Resolves with the parent's
+   * report, the scope's own, and the log lines that say the parent had stopped waiting.
+   */
+  async function scopeFailingAgainAfterItsParent(late: (boom: Error) => Error) {
     const logger = recordingLogger();
     const sup = new Supervisor({ signals: false, logger, shutdownTimeout: 100 });
     const scope = sup.scope({ shutdownTimeout: 400 });
-    const late = new Error('disposed after the parent report');
+    const boom = new Error('the scope failed');
+    const lateError = late(boom);
     scope.defer(() => {
-      throw late;
+      throw lateError;
     });
     scope.defer(() => new Promise(() => {})); // disposed first, stuck until the scope's own deadline
-    const boom = new Error('the scope failed');
     scope.spawn(async () => {
       throw boom;
     });
     await aborted(scope.signal);
     const root = await sup.shutdown();
-    assert.deepEqual(root.errors, [boom]);
     const own = await scope._life.done;
-    assert.deepEqual(own.errors, [boom, late]);
     const lines = logger.lines.filter((line) => line.includes('stopped waiting'));
-    assert.equal(lines.length, 1, logger.lines.join('\n'));
+    return { boom, lateError, root, own, lines, all: logger.lines };
+  }
+
+  it('what such a scope keeps after its parent stopped waiting is logged, once', async () => {
+    const { boom, lateError, root, own, lines, all } = await scopeFailingAgainAfterItsParent(() => new Error('disposed after the parent report'));
+    assert.deepEqual(root.errors, [boom]);
+    assert.deepEqual(own.errors, [boom, lateError]);
+    assert.equal(lines.length, 1, all.join('\n'));
     assert.match(lines[0] ?? '', /disposed after the parent report/);
   });
 
   it('a failure it keeps after its parent stopped waiting is logged even when it is the value already handed up', async () => {
     // A resource that rethrows the failure it last saw as it closes: the same object, thrown a
     // second time, after the parent's report. Only what those below the scope kept comes back up.
-    const logger = recordingLogger();
-    const sup = new Supervisor({ signals: false, logger, shutdownTimeout: 100 });
-    const scope = sup.scope({ shutdownTimeout: 400 });
-    const boom = new Error('the scope failed');
-    scope.defer(() => {
-      throw boom;
-    });
-    scope.defer(() => new Promise(() => {})); // disposed first, stuck until the scope's own deadline
-    scope.spawn(async () => {
-      throw boom;
-    });
-    await aborted(scope.signal);
-    const root = await sup.shutdown();
+    const { boom, root, own, lines, all } = await scopeFailingAgainAfterItsParent((failure) => failure);
     assert.deepEqual(root.errors, [boom]);
-    const own = await scope._life.done;
     assert.deepEqual(own.errors, [boom, boom]);
-    const lines = logger.lines.filter((line) => line.includes('stopped waiting'));
-    assert.equal(lines.length, 1, logger.lines.join('\n'));
+    assert.equal(lines.length, 1, all.join('\n'));
     assert.match(lines[0] ?? '', /the scope failed/);
   });
 
